@@ -1,0 +1,36 @@
+# sagellm-protocol: the two commands of the quick start, and the individual checks.
+PYTHON ?= python3
+VENV_PY := .venv/bin/python
+
+.PHONY: help setup demo test lint format typecheck level0 clean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## create or update .venv (main interpreter, package + dev tools)
+	$(PYTHON) scripts/matrix.py setup
+
+demo: setup ## run the example: messages, a rejected input, its Error and HTTP status
+	$(VENV_PY) examples/basic_usage.py
+
+test: ## lint, type checks, Level-0 checks and the test suite on every CPython 3.10-3.13 found
+	$(PYTHON) scripts/matrix.py test
+
+lint: setup ## ruff format --check and ruff check
+	.venv/bin/ruff format --check .
+	.venv/bin/ruff check .
+
+format: setup ## apply ruff format and the safe ruff fixes
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+typecheck: setup ## mypy --strict over src, tests, scripts and examples
+	.venv/bin/mypy
+
+level0: setup ## the Level-0 dependency rule and the snake_case field check
+	$(VENV_PY) scripts/verify_level0.py
+	$(VENV_PY) scripts/check_field_names.py
+
+clean: ## remove virtual environments and caches
+	rm -rf .venv .venvs build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,329 @@
+"""The error envelope: error codes with their transport mappings, ``Error``, ``ProtocolError``.
+
+Clients branch on ``Error.code``, never on message text. Every code carries its HTTP status,
+its gRPC status name and whether a retry may succeed, in one table (``ERROR_CODE_TABLE``).
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from enum import Enum
+from typing import Annotated, Any, NamedTuple, Union
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_core import ErrorDetails
+
+from ._base import CONTRACT_RULE_PREFIXES, ProtocolModel, registered_models
+from ._fields import Flag, Text
+
+__all__ = [
+    "ERROR_CODE_TABLE",
+    "Error",
+    "ErrorCode",
+    "ErrorCodeInfo",
+    "ProtocolError",
+]
+
+
+class ErrorCode(str, Enum):
+    """Why a request failed. Closed in v0.1: a new code needs a new contract version."""
+
+    INVALID_ARGUMENT = "invalid_argument"
+    """Missing or illegal input. Not retryable: the same input fails again."""
+    RESOURCE_EXHAUSTED = "resource_exhausted"
+    """A KV-cache, memory or concurrency quota is used up. Retryable later."""
+    UNAVAILABLE = "unavailable"
+    """The backend is down (process, network, driver). Retryable."""
+    DEADLINE_EXCEEDED = "deadline_exceeded"
+    """The request timed out. Retryable."""
+    NOT_IMPLEMENTED = "not_implemented"
+    """The interface exists but is not implemented here. Not retryable."""
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status a gateway answers with for this code."""
+        return ERROR_CODE_TABLE[self].http_status
+
+    @property
+    def grpc_status(self) -> str:
+        """The gRPC status name (``grpc.StatusCode`` member name) for this code."""
+        return ERROR_CODE_TABLE[self].grpc_status
+
+    @property
+    def retryable(self) -> bool:
+        """Whether retrying the same request may succeed (the default for ``Error.retryable``)."""
+        return ERROR_CODE_TABLE[self].retryable
+
+
+class ErrorCodeInfo(NamedTuple):
+    """Transport mapping of one error code."""
+
+    http_status: int
+    grpc_status: str
+    retryable: bool
+
+
+ERROR_CODE_TABLE: Mapping[ErrorCode, ErrorCodeInfo] = types.MappingProxyType(
+    {
+        ErrorCode.INVALID_ARGUMENT: ErrorCodeInfo(400, "INVALID_ARGUMENT", False),
+        ErrorCode.RESOURCE_EXHAUSTED: ErrorCodeInfo(429, "RESOURCE_EXHAUSTED", True),
+        ErrorCode.UNAVAILABLE: ErrorCodeInfo(503, "UNAVAILABLE", True),
+        ErrorCode.DEADLINE_EXCEEDED: ErrorCodeInfo(504, "DEADLINE_EXCEEDED", True),
+        ErrorCode.NOT_IMPLEMENTED: ErrorCodeInfo(501, "UNIMPLEMENTED", False),
+    }
+)
+"""Code -> (HTTP status, gRPC status name, retryable by default)."""
+
+
+class Error(ProtocolModel):
+    """A failure, as carried in a Response, a stream End event or a ProtocolError.
+
+    The message is for people; programs branch on ``code``. The message never contains
+    secrets or echoed input such as the prompt.
+    """
+
+    code: ErrorCode
+    """What kind of failure this is."""
+    message: Annotated[str, Field(strict=True, min_length=1)]
+    """Human-readable explanation; non-empty; never echoes input or secrets."""
+    retryable: Flag | None = None
+    """Whether a retry may succeed; None means the code's default (see ``is_retryable``)."""
+    param: Text | None = None
+    """Path of the offending input field, e.g. ``max_tokens`` or ``messages[0].content``."""
+
+    @property
+    def is_retryable(self) -> bool:
+        """May the caller retry? An explicit ``retryable`` wins over the code's default."""
+        if self.retryable is not None:
+            return self.retryable
+        return self.code.retryable
+
+
+class ProtocolError(ValueError):
+    """Raised by the wire helpers when a message breaks the contract.
+
+    ``errors`` lists every problem found, not only the first. Model constructors keep raising
+    pydantic's ``ValidationError``; ``ProtocolError.from_validation_error`` converts one.
+    """
+
+    errors: list[Error]
+    """Every problem found, in the order they were found; never empty."""
+
+    def __init__(self, errors: Error | Iterable[Error]) -> None:
+        found = [errors] if isinstance(errors, Error) else list(errors)
+        if not found:
+            raise ValueError("ProtocolError needs at least one Error")
+        self.errors = found
+        super().__init__(self._summary())
+
+    def _summary(self) -> str:
+        if len(self.errors) == 1:
+            return self.errors[0].message
+        listed = "; ".join(error.message for error in self.errors)
+        return f"{len(self.errors)} problems: {listed}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.errors,))
+
+    @property
+    def error(self) -> Error:
+        """The first problem found (the one to report when only one fits)."""
+        return self.errors[0]
+
+    @classmethod
+    def invalid(cls, message: str, *, param: str | None = None) -> ProtocolError:
+        """A ProtocolError with one ``invalid_argument`` error."""
+        return cls(Error(code=ErrorCode.INVALID_ARGUMENT, message=message, param=param))
+
+    @classmethod
+    def from_validation_error(cls, exc: ValidationError, *, root: Any = None) -> ProtocolError:
+        """Turn every problem in a pydantic ``ValidationError`` into an ``Error``.
+
+        Each ``Error`` has code ``invalid_argument``, the path of the field in ``param``
+        (``messages[0].content``: dots for fields, brackets for indexes) and a plain English
+        message naming the field and the rule it breaks. The input value is never repeated.
+        ``root`` is the type that was validated (a model class or the ``StreamEvent`` union);
+        by default it is looked up from the error's title among the contract's models.
+        """
+        if root is None:
+            root = registered_models().get(exc.title)
+        converted: list[Error] = []
+        merged: dict[str, int] = {}
+        for details in exc.errors(include_url=False, include_input=False):
+            param, in_union = _param_from_loc(root, details["loc"], details.get("ctx"))
+            rule = _describe(details)
+            if in_union and param is not None and param in merged:
+                index = merged[param]
+                previous = converted[index]
+                converted[index] = Error(
+                    code=ErrorCode.INVALID_ARGUMENT,
+                    message=f"{previous.message}, or {rule}",
+                    param=param,
+                )
+                continue
+            if in_union and param is not None:
+                merged[param] = len(converted)
+            message = f"{param}: {rule}" if param else f"the message {rule}"
+            converted.append(Error(code=ErrorCode.INVALID_ARGUMENT, message=message, param=param))
+        return cls(converted)
+
+
+# --- turning pydantic error details into paths and plain messages --------------------------
+
+_RULES: Mapping[str, str] = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field of this message (unknown fields are rejected)",
+    "no_such_attribute": "is not a field of this message",
+    "int_type": "must be an integer (not a boolean, string or float)",
+    "int_from_float": "must be an integer (not a float)",
+    "int_parsing": "must be an integer (not a string)",
+    "int_parsing_size": "must be an integer within the supported range",
+    "float_type": "must be a number (not a boolean or string)",
+    "float_parsing": "must be a number (not a string)",
+    "finite_number": "must be a finite number (NaN and Infinity are not allowed)",
+    "string_type": "must be a string",
+    "string_unicode": "must be valid Unicode text",
+    "string_sub_type": "must be a plain string",
+    "bool_type": "must be a boolean (true or false)",
+    "bool_parsing": "must be a boolean (true or false)",
+    "list_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "enum": "must be one of {expected}",
+    "literal_error": "must be one of {expected}",
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be greater than or equal to {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be less than or equal to {le}",
+    "string_too_short": "must have at least {min_length} character(s)",
+    "string_too_long": "must have at most {max_length} characters",
+    "too_short": "must have at least {min_length} item(s)",
+    "too_long": "must have at most {max_length} item(s)",
+    "json_invalid": "is not valid JSON ({error})",
+    "json_type": "must be JSON text",
+    "union_tag_invalid": "must have {discriminator} set to one of {expected_tags}",
+    "union_tag_not_found": "must have the tag field {discriminator}",
+    "recursion_loop": "is nested too deeply",
+    "is_instance_of": "has the wrong type",
+}
+"""Plain-English rule per pydantic error type; placeholders come from the error context,
+which holds limits and allowed values, never the input."""
+
+_SAFE_CONTEXT_KEYS = frozenset(
+    {"expected", "gt", "ge", "lt", "le", "min_length", "max_length", "error", "discriminator"}
+)
+
+
+def _describe(details: ErrorDetails) -> str:
+    kind = details["type"]
+    ctx = details.get("ctx") or {}
+    if kind in _RULES:
+        template = _RULES[kind]
+        if kind == "string_too_short" and ctx.get("min_length") == 1:
+            return "must not be empty"
+        if kind == "too_short" and ctx.get("min_length") == 1:
+            return "must not be empty"
+        values = {key: str(value) for key, value in ctx.items() if key in _SAFE_CONTEXT_KEYS}
+        if kind == "union_tag_invalid":
+            values["expected_tags"] = str(ctx.get("expected_tags", ""))
+        try:
+            return template.format(**values)
+        except (KeyError, IndexError):
+            return template.split("{", 1)[0].rstrip() or f"is invalid ({kind})"
+    if kind.startswith(CONTRACT_RULE_PREFIXES):
+        # The contract's own rules: their messages are written here and hold no input.
+        return details["msg"]
+    return f"is invalid ({kind})"
+
+
+def _strip(annotation: Any) -> Any:
+    """Remove ``Annotated`` and ``Optional`` wrappers."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        if origin is Union or origin is types.UnionType:
+            members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+            if len(members) == 1:
+                annotation = members[0]
+                continue
+        return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    # On Python 3.10 ``list[int]`` passes ``isinstance(..., type)``; rule generic aliases out.
+    return (
+        isinstance(annotation, type)
+        and typing.get_origin(annotation) is None
+        and issubclass(annotation, BaseModel)
+    )
+
+
+def _is_union(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    return origin is Union or origin is types.UnionType
+
+
+def _union_branch(annotation: Any, label: str | int) -> Any:
+    """The member of a union that a pydantic location label (a tag or a type label) names."""
+    members = [_strip(arg) for arg in typing.get_args(annotation) if arg is not type(None)]
+    for member in members:
+        if _is_model(member):
+            for info in member.model_fields.values():
+                if typing.get_origin(info.annotation) is typing.Literal and typing.get_args(
+                    info.annotation
+                ) == (label,):
+                    return member
+    label_text = str(label)
+    for member in members:
+        origin = typing.get_origin(member)
+        if origin is list and label_text.startswith("list"):
+            return member
+        if origin is dict and label_text.startswith("dict"):
+            return member
+    return None
+
+
+def _child(annotation: Any, key: str | int) -> Any:
+    if _is_model(annotation):
+        info = annotation.model_fields.get(str(key))
+        return None if info is None else info.annotation
+    origin = typing.get_origin(annotation)
+    if origin is list:
+        return typing.get_args(annotation)[0]
+    if origin is dict:
+        return typing.get_args(annotation)[1]
+    return None
+
+
+def _param_from_loc(
+    root: Any, loc: tuple[str | int, ...], ctx: dict[str, Any] | None
+) -> tuple[str | None, bool]:
+    """Format a pydantic location as ``messages[0].content``, dropping union labels.
+
+    Returns the path (None for the message as a whole) and whether a union label was dropped.
+    """
+    path = ""
+    current = root
+    in_union = False
+    for element in loc:
+        current = _strip(current)
+        if _is_union(current):
+            current = _union_branch(current, element)
+            in_union = True
+            continue
+        if element == "[key]":  # pydantic's marker for an error in the dict key itself
+            continue
+        if isinstance(element, int) and typing.get_origin(current) is not dict:
+            path += f"[{element}]"
+        else:
+            path += f".{element}" if path else str(element)
+        current = _child(current, element)
+    extra = (ctx or {}).get("path")
+    if isinstance(extra, str) and extra:
+        path = path + extra if path else extra.lstrip(".")
+    return (path or None), in_union

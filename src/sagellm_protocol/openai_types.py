@@ -1,0 +1,276 @@
+"""OpenAI-compatible messages, for a gateway that speaks the OpenAI API outside.
+
+Shapes follow the OpenAI API; the contract's general rules (unknown fields rejected, strict
+scalars, finite floats, identifier lengths) apply to them as to every other message.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal, TypeAlias
+
+from pydantic import Field, Strict, model_validator
+from typing_extensions import Self
+
+from ._base import ProtocolModel, rule_error
+from ._fields import (
+    Identifier,
+    NonNegativeInt,
+    PositiveCount,
+    StrictFloat,
+    Text,
+    TokenCount,
+    UnixSeconds,
+)
+
+__all__ = [
+    "ChatCompletionChoice",
+    "ChatCompletionRequest",
+    "ChatCompletionResponse",
+    "ChatCompletionStreamChoice",
+    "ChatCompletionStreamDelta",
+    "ChatCompletionStreamResponse",
+    "ChatCompletionUsage",
+    "ChatFinishReason",
+    "ChatMessage",
+    "ChatRole",
+    "EmbeddingData",
+    "EmbeddingRequest",
+    "EmbeddingResponse",
+    "EmbeddingUsage",
+    "ModelInfo",
+    "ModelListResponse",
+    "OpenAIError",
+    "OpenAIErrorResponse",
+]
+
+ChatRole: TypeAlias = Literal["system", "user", "assistant", "function", "tool"]
+"""Author of a chat message."""
+
+ChatFinishReason: TypeAlias = Literal["stop", "length", "content_filter", "tool_calls"]
+"""Why an OpenAI choice ended."""
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+class ChatMessage(ProtocolModel):
+    """One message of a chat conversation."""
+
+    role: ChatRole
+    """Author of the message: system, user, assistant, function or tool."""
+    content: Text
+    """Text of the message."""
+    name: Text | None = None
+    """Optional name of the author, to tell participants of the same role apart."""
+
+
+class ChatCompletionRequest(ProtocolModel):
+    """Body of ``POST /v1/chat/completions``."""
+
+    model: Identifier
+    """Name of the model to run."""
+    messages: Annotated[list[ChatMessage], Field(min_length=1)]
+    """The conversation so far; at least one message."""
+    temperature: Annotated[float, Strict(), Field(ge=0, le=2)] = 1.0
+    """Sampling temperature, unitless, in [0, 2]; 0 means greedy decoding."""
+    max_tokens: PositiveCount | None = None
+    """Most output tokens to generate, in tokens; > 0."""
+    stream: Annotated[bool, Strict()] = False
+    """True to receive ``chat.completion.chunk`` server-sent events."""
+    top_p: Annotated[float, Strict(), Field(gt=0, le=1)] | None = None
+    """Nucleus sampling probability mass, in (0, 1]."""
+    n: Annotated[int, Strict(), Field(ge=1, le=128)] = 1
+    """Number of choices to generate, 1 to 128."""
+    stop: Text | list[Text] | None = None
+    """A stop string or a list of them; generation ends before the first one produced."""
+    presence_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] = 0.0
+    """Penalty for tokens already present, unitless, in [-2, 2]."""
+    frequency_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] = 0.0
+    """Penalty proportional to token frequency so far, unitless, in [-2, 2]."""
+    user: Text | None = None
+    """End-user identifier given by the client, for abuse monitoring."""
+    session_id: Text | None = None
+    """Session identifier given by the client (a sageLLM extension)."""
+    trace_id: Identifier | None = None
+    """Trace identifier for end-to-end correlation (a sageLLM extension)."""
+
+
+class ChatCompletionUsage(ProtocolModel):
+    """Token accounting of a chat completion.
+
+    Rule: ``total_tokens == prompt_tokens + completion_tokens``.
+    """
+
+    prompt_tokens: TokenCount
+    """Tokens in the prompt, in tokens."""
+    completion_tokens: TokenCount
+    """Tokens generated, in tokens."""
+    total_tokens: TokenCount
+    """Sum of prompt_tokens and completion_tokens, in tokens."""
+
+    @model_validator(mode="after")
+    def _check_total(self) -> Self:
+        if self.total_tokens != self.prompt_tokens + self.completion_tokens:
+            raise rule_error(
+                "usage_total",
+                "must equal prompt_tokens + completion_tokens",
+                "total_tokens",
+            )
+        return self
+
+
+class ChatCompletionChoice(ProtocolModel):
+    """One generated answer of a chat completion."""
+
+    index: NonNegativeInt
+    """Position of this choice, from 0."""
+    message: ChatMessage
+    """The generated message."""
+    finish_reason: ChatFinishReason | None
+    """Why generation ended: stop, length, content_filter or tool_calls (null if unknown)."""
+
+
+class ChatCompletionResponse(ProtocolModel):
+    """Body of a non-streamed chat completion."""
+
+    id: Identifier
+    """Identifier of the completion."""
+    object: Literal["chat.completion"] = "chat.completion"
+    """Object tag: always ``chat.completion``."""
+    created: UnixSeconds = Field(default_factory=_now)
+    """Creation time, in Unix seconds; defaults to now."""
+    model: Identifier
+    """Name of the model that answered."""
+    choices: list[ChatCompletionChoice]
+    """The generated answers."""
+    usage: ChatCompletionUsage
+    """Token accounting."""
+    trace_id: Identifier | None = None
+    """Trace identifier for end-to-end correlation (a sageLLM extension)."""
+
+
+class ChatCompletionStreamDelta(ProtocolModel):
+    """The increment carried by one streamed chunk."""
+
+    role: Text | None = None
+    """Author of the message, sent in the first chunk only."""
+    content: Text | None = None
+    """Incremental text."""
+
+
+class ChatCompletionStreamChoice(ProtocolModel):
+    """One choice's increment in a streamed chunk."""
+
+    index: Annotated[int, Strict()]
+    """Position of the choice this increment belongs to."""
+    delta: ChatCompletionStreamDelta
+    """The increment."""
+    finish_reason: ChatFinishReason | None = None
+    """Why generation ended, in the choice's last chunk; otherwise null."""
+
+
+class ChatCompletionStreamResponse(ProtocolModel):
+    """One ``chat.completion.chunk`` server-sent event."""
+
+    id: Identifier
+    """Identifier of the completion; the same in every chunk of a stream."""
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    """Object tag: always ``chat.completion.chunk``."""
+    created: UnixSeconds = Field(default_factory=_now)
+    """Creation time, in Unix seconds; defaults to now."""
+    model: Identifier
+    """Name of the model that answers."""
+    choices: list[ChatCompletionStreamChoice]
+    """Increments, one per choice."""
+
+
+class EmbeddingRequest(ProtocolModel):
+    """Body of ``POST /v1/embeddings``."""
+
+    input: Text | list[Text]
+    """Text to embed, or a list of texts."""
+    model: Identifier
+    """Name of the embedding model."""
+    encoding_format: Literal["float", "base64"] = "float"
+    """Encoding the client asks for: ``float`` or ``base64``."""
+    dimensions: PositiveCount | None = None
+    """Number of dimensions of the output vectors; > 0."""
+    user: Text | None = None
+    """End-user identifier given by the client."""
+
+
+class EmbeddingData(ProtocolModel):
+    """One embedding vector."""
+
+    object: Literal["embedding"] = "embedding"
+    """Object tag: always ``embedding``."""
+    embedding: list[StrictFloat]
+    """The vector, finite floats."""
+    index: Annotated[int, Strict()]
+    """Position of the input this vector embeds."""
+
+
+class EmbeddingUsage(ProtocolModel):
+    """Token accounting of an embeddings call."""
+
+    prompt_tokens: TokenCount
+    """Tokens in the input, in tokens."""
+    total_tokens: TokenCount
+    """Tokens billed in total, in tokens."""
+
+
+class EmbeddingResponse(ProtocolModel):
+    """Body of an embeddings response."""
+
+    object: Literal["list"] = "list"
+    """Object tag: always ``list``."""
+    data: list[EmbeddingData]
+    """One vector per input."""
+    model: Identifier
+    """Name of the embedding model."""
+    usage: EmbeddingUsage
+    """Token accounting."""
+
+
+class ModelInfo(ProtocolModel):
+    """One entry of the model list."""
+
+    id: Identifier
+    """Name of the model."""
+    object: Literal["model"] = "model"
+    """Object tag: always ``model``."""
+    created: UnixSeconds = Field(default_factory=_now)
+    """Creation time, in Unix seconds; defaults to now."""
+    owned_by: Text = "sagellm"
+    """Owner of the model."""
+
+
+class ModelListResponse(ProtocolModel):
+    """Body of ``GET /v1/models``."""
+
+    object: Literal["list"] = "list"
+    """Object tag: always ``list``."""
+    data: list[ModelInfo]
+    """The models served."""
+
+
+class OpenAIError(ProtocolModel):
+    """The error object of an OpenAI error body."""
+
+    message: Text
+    """Human-readable explanation."""
+    type: Text
+    """Error category, e.g. ``invalid_request_error``."""
+    param: Text | None = None
+    """Path of the offending input field."""
+    code: Text | None = None
+    """Machine-readable error code."""
+
+
+class OpenAIErrorResponse(ProtocolModel):
+    """An OpenAI error body: ``{"error": {...}}``."""
+
+    error: OpenAIError
+    """The error."""

@@ -1,0 +1,160 @@
+"""``example(T, **overrides)``: a valid, realistic instance of any public message type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from ..registry import MESSAGE_TYPES
+
+__all__ = ["example", "example_data"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _metrics() -> dict[str, Any]:
+    return {
+        "ttft_ms": 45.2,
+        "tbt_ms": 12.5,
+        "tpot_ms": 12.5,
+        "throughput_tps": 80.0,
+        "peak_mem_mb": 24576,
+        "error_rate": 0.0,
+    }
+
+
+def _chat_message() -> dict[str, Any]:
+    return {"role": "user", "content": "Hello!"}
+
+
+def _usage() -> dict[str, Any]:
+    return {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
+
+
+def _kv_handle() -> dict[str, Any]:
+    return {"handle_id": "kv-001", "request_id": "req-001", "num_tokens": 128, "device": "cuda:0"}
+
+
+def _stream_choice() -> dict[str, Any]:
+    return {"index": 0, "delta": {"role": "assistant", "content": "Hi"}}
+
+
+def _embedding_data() -> dict[str, Any]:
+    return {"embedding": [0.1, -0.2, 0.3], "index": 0}
+
+
+def _model_info() -> dict[str, Any]:
+    return {"id": "llama2-7b", "created": 1700000000}
+
+
+def _openai_error() -> dict[str, Any]:
+    return {"message": "max_tokens: must be greater than 0", "type": "invalid_request_error"}
+
+
+_IDS = {"request_id": "req-001", "trace_id": "trace-001"}
+
+_FACTORIES: dict[str, Callable[[], dict[str, Any]]] = {
+    "Request": lambda: {
+        **_IDS,
+        "model": "llama2-7b",
+        "prompt": "Hello, world!",
+        "max_tokens": 128,
+        "stream": False,
+        "temperature": 0.7,
+    },
+    "Response": lambda: {
+        **_IDS,
+        "output_text": "Hi there!",
+        "output_tokens": [42, 17],
+        "finish_reason": "stop",
+        "metrics": _metrics(),
+    },
+    "Metrics": _metrics,
+    "StreamEventStart": lambda: {**_IDS, "prompt_tokens": 4},
+    "StreamEventDelta": lambda: {**_IDS, "chunk": "Hi", "chunk_tokens": [42]},
+    "StreamEventEnd": lambda: {
+        **_IDS,
+        "output_text": "Hi there!",
+        "output_tokens": [42, 17],
+        "finish_reason": "stop",
+        "metrics": _metrics(),
+    },
+    "Error": lambda: {"code": "unavailable", "message": "backend unavailable"},
+    "Timestamps": lambda: {
+        "queued_at": 1700000000.0,
+        "scheduled_at": 1700000000.01,
+        "executed_at": 1700000000.02,
+        "completed_at": 1700000000.5,
+    },
+    "KVAllocateParams": lambda: {
+        "request_id": "req-001",
+        "num_tokens": 128,
+        "kv_dtype": "fp16",
+        "layout": "bshd",
+        "block_size": 16,
+    },
+    "KVHandle": _kv_handle,
+    "KVMigrateParams": lambda: {"kv_handle": _kv_handle(), "target_device": "cuda:1"},
+    "ChatMessage": _chat_message,
+    "ChatCompletionRequest": lambda: {"model": "llama2-7b", "messages": [_chat_message()]},
+    "ChatCompletionResponse": lambda: {
+        "id": "chatcmpl-001",
+        "created": 1700000000,
+        "model": "llama2-7b",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hi there!"},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": _usage(),
+    },
+    "ChatCompletionChoice": lambda: {
+        "index": 0,
+        "message": {"role": "assistant", "content": "Hi there!"},
+        "finish_reason": "stop",
+    },
+    "ChatCompletionUsage": _usage,
+    "ChatCompletionStreamResponse": lambda: {
+        "id": "chatcmpl-001",
+        "created": 1700000000,
+        "model": "llama2-7b",
+        "choices": [_stream_choice()],
+    },
+    "ChatCompletionStreamChoice": _stream_choice,
+    "ChatCompletionStreamDelta": lambda: {"role": "assistant", "content": "Hi"},
+    "EmbeddingRequest": lambda: {"input": "Hello, world!", "model": "bge-small"},
+    "EmbeddingResponse": lambda: {
+        "data": [_embedding_data()],
+        "model": "bge-small",
+        "usage": {"prompt_tokens": 4, "total_tokens": 4},
+    },
+    "EmbeddingData": _embedding_data,
+    "EmbeddingUsage": lambda: {"prompt_tokens": 4, "total_tokens": 4},
+    "ModelInfo": _model_info,
+    "ModelListResponse": lambda: {"data": [_model_info()]},
+    "OpenAIError": _openai_error,
+    "OpenAIErrorResponse": lambda: {"error": _openai_error()},
+}
+
+
+def example_data(model: type[BaseModel]) -> dict[str, Any]:
+    """The field values of ``example(model)`` as plain data (a fresh dict on every call)."""
+    registered = MESSAGE_TYPES.get(model.__name__)
+    if registered is None or not issubclass(model, registered):
+        raise TypeError(f"{model.__name__} is not a public message type")
+    factory = _FACTORIES[model.__name__]
+    return factory()
+
+
+def example(model: type[M], /, **overrides: Any) -> M:
+    """A valid instance of ``model`` with realistic values; ``overrides`` replace fields.
+
+    The result is validated, so overrides that break a rule raise ``ValidationError``.
+    """
+    data = example_data(model)
+    data.update(overrides)
+    return model.model_validate(data)

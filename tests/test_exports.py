@@ -1,0 +1,193 @@
+"""The public surface: every name SPEC.md lists, importable where downstream code imports it."""
+
+from __future__ import annotations
+
+import importlib
+import operator
+import typing
+from enum import Enum
+
+import pytest
+
+import sagellm_protocol
+
+SPEC_PUBLIC_NAMES = {
+    "__version__",
+    "PROTOCOL_VERSION",
+    "Request",
+    "Response",
+    "Metrics",
+    "StreamEvent",
+    "StreamEventStart",
+    "StreamEventDelta",
+    "StreamEventEnd",
+    "StartEvent",
+    "DeltaEvent",
+    "EndEvent",
+    "Error",
+    "ErrorCode",
+    "Timestamps",
+    "KVDType",
+    "KVLayout",
+    "KVAllocateParams",
+    "KVHandle",
+    "KVEvictReason",
+    "KVMigrateParams",
+    "ChatMessage",
+    "ChatCompletionRequest",
+    "ChatCompletionResponse",
+    "ChatCompletionChoice",
+    "ChatCompletionUsage",
+    "ChatCompletionStreamResponse",
+    "ChatCompletionStreamChoice",
+    "ChatCompletionStreamDelta",
+    "EmbeddingRequest",
+    "EmbeddingResponse",
+    "EmbeddingData",
+    "EmbeddingUsage",
+    "ModelInfo",
+    "ModelListResponse",
+    "OpenAIError",
+    "OpenAIErrorResponse",
+    "ProtocolError",
+}
+
+SUBMODULE_NAMES = {
+    "types": [
+        "Request",
+        "Response",
+        "Metrics",
+        "StreamEvent",
+        "StreamEventStart",
+        "StreamEventDelta",
+        "StreamEventEnd",
+        "StartEvent",
+        "DeltaEvent",
+        "EndEvent",
+    ],
+    "errors": ["Error", "ErrorCode", "ProtocolError"],
+    "timestamps": ["Timestamps"],
+    "kv_hooks": [
+        "KVDType",
+        "KVLayout",
+        "KVAllocateParams",
+        "KVHandle",
+        "KVEvictReason",
+        "KVMigrateParams",
+    ],
+    "openai_types": [
+        "ChatMessage",
+        "ChatCompletionRequest",
+        "ChatCompletionResponse",
+        "ChatCompletionChoice",
+        "ChatCompletionUsage",
+        "ChatCompletionStreamResponse",
+        "ChatCompletionStreamChoice",
+        "ChatCompletionStreamDelta",
+        "EmbeddingRequest",
+        "EmbeddingResponse",
+        "EmbeddingData",
+        "EmbeddingUsage",
+        "ModelInfo",
+        "ModelListResponse",
+        "OpenAIError",
+        "OpenAIErrorResponse",
+    ],
+}
+
+
+def test_all_is_exactly_the_public_names() -> None:
+    assert set(sagellm_protocol.__all__) == SPEC_PUBLIC_NAMES
+    assert len(sagellm_protocol.__all__) == len(set(sagellm_protocol.__all__))
+
+
+def test_every_public_name_is_defined() -> None:
+    for name in sagellm_protocol.__all__:
+        assert hasattr(sagellm_protocol, name), name
+
+
+def test_nothing_private_is_exported() -> None:
+    private = [n for n in sagellm_protocol.__all__ if n.startswith("_") and n != "__version__"]
+    assert private == []
+
+
+@pytest.mark.parametrize(("module", "names"), list(SUBMODULE_NAMES.items()))
+def test_submodules_export_the_same_objects(module: str, names: list[str]) -> None:
+    submodule = importlib.import_module(f"sagellm_protocol.{module}")
+    for name in names:
+        assert name in submodule.__all__, name
+        assert getattr(submodule, name) is getattr(sagellm_protocol, name), name
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "types",
+        "errors",
+        "timestamps",
+        "kv_hooks",
+        "openai_types",
+        "registry",
+        "testing",
+        "_fields",
+        "_base",
+    ],
+)
+def test_every_module_all_names_exist(module: str) -> None:
+    submodule = importlib.import_module(f"sagellm_protocol.{module}")
+    for name in submodule.__all__:
+        assert hasattr(submodule, name), f"{module}.{name}"
+
+
+def test_event_aliases_are_the_same_classes() -> None:
+    assert sagellm_protocol.StartEvent is sagellm_protocol.StreamEventStart
+    assert sagellm_protocol.DeltaEvent is sagellm_protocol.StreamEventDelta
+    assert sagellm_protocol.EndEvent is sagellm_protocol.StreamEventEnd
+
+
+def test_stream_event_is_the_discriminated_union() -> None:
+    union, field_info = typing.get_args(sagellm_protocol.StreamEvent)
+    assert typing.get_args(union) == (
+        sagellm_protocol.StreamEventStart,
+        sagellm_protocol.StreamEventDelta,
+        sagellm_protocol.StreamEventEnd,
+    )
+    assert field_info.discriminator == "event"
+
+
+def test_versions() -> None:
+    assert sagellm_protocol.__version__ == "0.1.0"
+    assert sagellm_protocol.PROTOCOL_VERSION == "0.1"
+
+
+ENUMS: dict[type[Enum], dict[str, str]] = {
+    sagellm_protocol.ErrorCode: {
+        "INVALID_ARGUMENT": "invalid_argument",
+        "RESOURCE_EXHAUSTED": "resource_exhausted",
+        "UNAVAILABLE": "unavailable",
+        "DEADLINE_EXCEEDED": "deadline_exceeded",
+        "NOT_IMPLEMENTED": "not_implemented",
+    },
+    sagellm_protocol.KVDType: {"FP16": "fp16", "BF16": "bf16", "FP8": "fp8", "INT8": "int8"},
+    sagellm_protocol.KVLayout: {"BSHD": "bshd", "BHSD": "bhsd"},
+    sagellm_protocol.KVEvictReason: {
+        "MEMORY_PRESSURE": "memory_pressure",
+        "TTL_EXPIRED": "ttl_expired",
+        "EXPLICIT_FREE": "explicit_free",
+    },
+}
+
+
+@pytest.mark.parametrize("enum", list(ENUMS))
+def test_enum_members_and_values(enum: type[Enum]) -> None:
+    assert {member.name: member.value for member in enum} == ENUMS[enum]
+    assert issubclass(enum, str)
+
+
+@pytest.mark.parametrize(
+    ("enum", "name", "value"), [(e, n, v) for e, m in ENUMS.items() for n, v in m.items()]
+)
+def test_enum_member_equals_its_value(enum: type[Enum], name: str, value: str) -> None:
+    member = enum[name]
+    assert operator.eq(member, value)  # a str enum member compares equal to its value
+    assert enum(value) is member

@@ -1,0 +1,179 @@
+"""The general ★ rules, applied to every field of every message.
+
+No lossy or surprising coercion, finite floats only, unknown fields rejected, assignment
+validated. The field kinds are read from the models, so a new field is covered automatically.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import types
+import typing
+from typing import Annotated, Any, Union
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from sagellm_protocol import ProtocolError
+from sagellm_protocol.registry import MESSAGE_TYPES
+from sagellm_protocol.testing import example, example_data
+
+
+def _base(annotation: Any) -> Any:
+    """The field's type without Annotated and Optional; a Union stays a Union."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin is Union or origin is types.UnionType:
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+WRONG_INPUTS: dict[str, list[Any]] = {
+    "int": [True, False, "1", "128", 1.0, 8.0, b"1", None],
+    "float": [True, "1.0", "1", b"1", None],
+    "str": [1, 1.5, True, b"x", None, ["x"]],
+    "bool": [1, 0, "true", "yes", "false", 1.0, None],
+    "list": ["abc", 5, {"a": 1}, None],
+    "model": ["x", 5, [1], None],
+    "enum": ["NOT_A_VALUE", 1, None],
+}
+
+
+def _kind(annotation: Any) -> str | None:
+    base = _base(annotation)
+    origin = typing.get_origin(base)
+    if origin is list:
+        return "list"
+    if origin is typing.Literal or origin is dict or origin is Union or origin is types.UnionType:
+        return None
+    if isinstance(base, type):
+        if issubclass(base, enum.Enum):
+            return "enum"
+        if issubclass(base, BaseModel):
+            return "model"
+        for kind in (bool, int, float, str):
+            if issubclass(base, kind):
+                return kind.__name__
+    return None
+
+
+def _is_optional(model: type[BaseModel], name: str) -> bool:
+    annotation = model.model_fields[name].annotation
+    return type(None) in typing.get_args(annotation)
+
+
+FIELDS = [
+    (model, name, kind)
+    for model in MESSAGE_TYPES.values()
+    for name, info in model.model_fields.items()
+    if (kind := _kind(info.annotation)) is not None
+]
+
+WRONG = [
+    (model, name, value)
+    for model, name, kind in FIELDS
+    for value in WRONG_INPUTS[kind]
+    if not (value is None and _is_optional(model, name))
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "name", "value"), WRONG, ids=[f"{m.__name__}.{n}={v!r}" for m, n, v in WRONG]
+)
+def test_wrong_type_is_rejected_not_coerced(model: type[BaseModel], name: str, value: Any) -> None:
+    with pytest.raises(ValidationError) as caught:
+        example(model, **{name: value})
+    params = {error.param for error in ProtocolError.from_validation_error(caught.value).errors}
+    assert params == {name} or all(p is not None and p.startswith(name) for p in params)
+
+
+FLOAT_FIELDS = [(m, n) for m, n, kind in FIELDS if kind == "float"]
+
+
+@pytest.mark.parametrize(
+    ("model", "name"), FLOAT_FIELDS, ids=[f"{m.__name__}.{n}" for m, n in FLOAT_FIELDS]
+)
+def test_int_is_accepted_for_a_float_and_stored_as_float(model: type[BaseModel], name: str) -> None:
+    # 1 is inside every float range of the contract; Timestamps need all four equal to stay ordered.
+    overrides: dict[str, Any] = (
+        dict.fromkeys(model.model_fields, 1.0) if model.__name__ == "Timestamps" else {}
+    )
+    overrides[name] = 1
+    stored = getattr(example(model, **overrides), name)
+    assert type(stored) is float
+    assert stored == 1.0
+
+
+NON_FINITE = [math.nan, math.inf, -math.inf]
+FLOAT_SLOTS = FLOAT_FIELDS + [
+    (m, n)
+    for m, n, kind in FIELDS
+    if kind == "list" and _kind(typing.get_args(_base(m.model_fields[n].annotation))[0]) == "float"
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "name"), FLOAT_SLOTS, ids=[f"{m.__name__}.{n}" for m, n in FLOAT_SLOTS]
+)
+@pytest.mark.parametrize("value", NON_FINITE, ids=["nan", "inf", "-inf"])
+def test_non_finite_floats_are_rejected(model: type[BaseModel], name: str, value: float) -> None:
+    is_list = (model, name) not in FLOAT_FIELDS
+    with pytest.raises(ValidationError) as caught:
+        example(model, **{name: [value] if is_list else value})
+    kinds = {error["type"] for error in caught.value.errors()}
+    assert "finite_number" in kinds
+
+
+@pytest.mark.parametrize("model", list(MESSAGE_TYPES.values()), ids=list(MESSAGE_TYPES))
+def test_unknown_field_is_rejected(model: type[BaseModel]) -> None:
+    with pytest.raises(ValidationError) as caught:
+        example(model, not_a_field=1)
+    errors = ProtocolError.from_validation_error(caught.value).errors
+    assert [(e.param, e.code) for e in errors] == [("not_a_field", "invalid_argument")]
+
+
+@pytest.mark.parametrize("model", list(MESSAGE_TYPES.values()), ids=list(MESSAGE_TYPES))
+def test_misspelt_field_is_rejected_not_dropped(model: type[BaseModel]) -> None:
+    data = example_data(model)
+    name = next(iter(data))
+    data[name.upper()] = data[name]
+    with pytest.raises(ValidationError):
+        model.model_validate(data)
+
+
+ENUM_FIELDS = [(m, n) for m, n, kind in FIELDS if kind == "enum"]
+
+
+@pytest.mark.parametrize(
+    ("model", "name"), ENUM_FIELDS, ids=[f"{m.__name__}.{n}" for m, n in ENUM_FIELDS]
+)
+def test_enum_field_takes_member_or_exact_value(model: type[BaseModel], name: str) -> None:
+    enum_type = _base(model.model_fields[name].annotation)
+    for member in enum_type:
+        assert getattr(example(model, **{name: member}), name) is member
+        assert getattr(example(model, **{name: member.value}), name) is member
+        with pytest.raises(ValidationError):
+            example(model, **{name: member.value.upper()})
+
+
+WRONG_ASSIGNMENTS = [(m, n, v) for m, n, v in WRONG if v is not None]
+
+
+@pytest.mark.parametrize(
+    ("model", "name", "value"),
+    WRONG_ASSIGNMENTS,
+    ids=[f"{m.__name__}.{n}={v!r}" for m, n, v in WRONG_ASSIGNMENTS],
+)
+def test_assignment_is_validated(model: type[BaseModel], name: str, value: Any) -> None:
+    message = example(model)
+    before = getattr(message, name)
+    with pytest.raises(ValidationError):
+        setattr(message, name, value)
+    assert getattr(message, name) == before
