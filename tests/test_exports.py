@@ -50,6 +50,10 @@ SPEC_PUBLIC_NAMES = {
     "OpenAIError",
     "OpenAIErrorResponse",
     "ProtocolError",
+    "decode",
+    "encode",
+    "PROTOCOL_VERSION_HEADER",
+    "SSE_MEDIA_TYPE",
 }
 
 SUBMODULE_NAMES = {
@@ -153,6 +157,11 @@ def test_stream_event_is_the_discriminated_union() -> None:
         sagellm_protocol.StreamEventEnd,
     )
     assert field_info.discriminator == "event"
+
+
+def test_wire_constants() -> None:
+    assert sagellm_protocol.PROTOCOL_VERSION_HEADER == "X-SageLLM-Protocol-Version"
+    assert sagellm_protocol.SSE_MEDIA_TYPE == "text/event-stream"
 
 
 def test_versions() -> None:

@@ -7,6 +7,7 @@ values and broken rules across fields.
 """
 
 from ._version import PROTOCOL_VERSION, __version__
+from .codec import PROTOCOL_VERSION_HEADER, decode, encode
 from .errors import Error, ErrorCode, ProtocolError
 from .kv_hooks import (
     KVAllocateParams,
@@ -34,6 +35,7 @@ from .openai_types import (
     OpenAIError,
     OpenAIErrorResponse,
 )
+from .sse import SSE_MEDIA_TYPE
 from .timestamps import Timestamps
 from .types import (
     DeltaEvent,
@@ -50,6 +52,8 @@ from .types import (
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "PROTOCOL_VERSION_HEADER",
+    "SSE_MEDIA_TYPE",
     "ChatCompletionChoice",
     "ChatCompletionRequest",
     "ChatCompletionResponse",
@@ -87,4 +91,6 @@ __all__ = [
     "StreamEventStart",
     "Timestamps",
     "__version__",
+    "decode",
+    "encode",
 ]

@@ -149,25 +149,30 @@ class ProtocolError(ValueError):
         """
         if root is None:
             root = registered_models().get(exc.title)
-        converted: list[Error] = []
-        merged: dict[str, int] = {}
-        for details in exc.errors(include_url=False, include_input=False):
-            param, in_union = _param_from_loc(root, details["loc"], details.get("ctx"))
-            rule = _describe(details)
-            if in_union and param is not None and param in merged:
-                index = merged[param]
-                previous = converted[index]
-                converted[index] = Error(
-                    code=ErrorCode.INVALID_ARGUMENT,
-                    message=f"{previous.message}, or {rule}",
-                    param=param,
-                )
-                continue
-            if in_union and param is not None:
-                merged[param] = len(converted)
-            message = f"{param}: {rule}" if param else f"the message {rule}"
-            converted.append(Error(code=ErrorCode.INVALID_ARGUMENT, message=message, param=param))
-        return cls(converted)
+        return cls(errors_from_details(exc.errors(include_url=False, include_input=False), root))
+
+
+def errors_from_details(problems: Iterable[ErrorDetails], root: Any) -> list[Error]:
+    """One ``Error`` per pydantic problem; union branches of one field merged into one."""
+    converted: list[Error] = []
+    merged: dict[str, int] = {}
+    for details in problems:
+        param, in_union = _param_from_loc(root, details["loc"], details.get("ctx"))
+        rule = _describe(details)
+        if in_union and param is not None and param in merged:
+            index = merged[param]
+            previous = converted[index]
+            converted[index] = Error(
+                code=ErrorCode.INVALID_ARGUMENT,
+                message=f"{previous.message}, or {rule}",
+                param=param,
+            )
+            continue
+        if in_union and param is not None:
+            merged[param] = len(converted)
+        message = f"{param}: {rule}" if param else f"the message {rule}"
+        converted.append(Error(code=ErrorCode.INVALID_ARGUMENT, message=message, param=param))
+    return converted
 
 
 # --- turning pydantic error details into paths and plain messages --------------------------

@@ -7,9 +7,16 @@ scalars, finite floats, identifier lengths) apply to them as to every other mess
 from __future__ import annotations
 
 import time
-from typing import Annotated, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import Field, Strict, model_validator
+from pydantic import (
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    Strict,
+    model_serializer,
+    model_validator,
+)
 from typing_extensions import Self
 
 from ._base import ProtocolModel, rule_error
@@ -130,6 +137,17 @@ class ChatCompletionChoice(ProtocolModel):
     """The generated message."""
     finish_reason: ChatFinishReason | None
     """Why generation ended: stop, length, content_filter or tool_calls (null if unknown)."""
+
+    @model_serializer(mode="wrap")
+    def _keep_required_null(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # finish_reason is required even when null: exclude_none must not drop it.
+        data: dict[str, Any] = handler(self)
+        excluded = info.exclude is not None and "finish_reason" in info.exclude
+        if info.exclude_none and not excluded and "finish_reason" not in data:
+            data["finish_reason"] = None
+        return data
 
 
 class ChatCompletionResponse(ProtocolModel):

@@ -1,0 +1,202 @@
+"""Wire codec: ``decode`` JSON (bytes, str or a mapping) into a validated message, ``encode``
+a message into compact UTF-8 JSON.
+
+Both sit on the serving hot path, so they call pydantic-core directly: each model's own
+compiled validator and serializer (built once, at class creation), ``validate_json`` on the
+raw bytes (no ``json.loads`` first). Every failure is a ``ProtocolError`` whose ``errors``
+list each problem with its field path; no pydantic, JSON or Unicode exception escapes.
+
+Unknown fields
+--------------
+``unknown="forbid"`` (the default) rejects them, like model construction does.
+``unknown="ignore"`` is for a receiver whose peer speaks a newer 0.1.x (it announces its
+version in the ``X-SageLLM-Protocol-Version`` header, ``PROTOCOL_VERSION_HEADER``): unknown
+fields are dropped, and when the caller passes a list as ``ignored``, the path of every
+dropped field is appended to it, so nothing vanishes unseen::
+
+    dropped: list[str] = []
+    request = decode(Request, body, unknown="ignore", ignored=dropped)
+    if dropped:
+        log.info("fields from a newer peer ignored: %s", dropped)
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+from collections.abc import Mapping
+from typing import Any, Literal, TypeAlias, TypeVar, overload
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError, from_json
+
+from .errors import ProtocolError, errors_from_details
+from .registry import STREAM_EVENT_TYPES
+from .types import StreamEvent
+
+__all__ = ["PROTOCOL_VERSION_HEADER", "UnknownFields", "decode", "encode"]
+
+PROTOCOL_VERSION_HEADER = "X-SageLLM-Protocol-Version"
+"""HTTP header in which a peer announces the contract version it speaks (e.g. ``0.1``)."""
+
+UnknownFields = Literal["forbid", "ignore"]
+"""What ``decode`` does with a field the message type does not have."""
+
+M = TypeVar("M", bound=BaseModel)
+JsonInput: TypeAlias = bytes | bytearray | memoryview | str | Mapping[str, Any]
+
+# Only the top-level tag can match: inside a JSON string every quote is escaped, and no
+# stream event has a free-form object field that could hold an "event" key.
+_TAG = re.compile(rb'"event"\s*:\s*"(start|delta|end)"')
+_EVENT_BY_TAG: dict[bytes, type[BaseModel]] = {t.encode(): m for t, m in STREAM_EVENT_TYPES.items()}
+
+
+# The second form takes the StreamEvent union, which is not a class.
+@overload
+def decode(  # type: ignore[overload-overlap]
+    message_type: type[M],
+    data: JsonInput,
+    *,
+    unknown: UnknownFields = "forbid",
+    ignored: list[str] | None = None,
+) -> M: ...
+
+
+@overload
+def decode(
+    message_type: object,
+    data: JsonInput,
+    *,
+    unknown: UnknownFields = "forbid",
+    ignored: list[str] | None = None,
+) -> StreamEvent: ...
+
+
+def decode(
+    message_type: Any,
+    data: JsonInput,
+    *,
+    unknown: UnknownFields = "forbid",
+    ignored: list[str] | None = None,
+) -> Any:
+    """Decode ``data`` into a validated ``message_type`` (a message class or ``StreamEvent``).
+
+    ``data`` is JSON text (bytes or str) or an already parsed mapping. Raises
+    ``ProtocolError`` for malformed JSON, a wrong type or a broken rule, listing every
+    problem with its ``param`` path. ``unknown`` and ``ignored``: see the module docstring.
+    """
+    if unknown not in ("forbid", "ignore"):
+        raise ValueError(f"unknown must be 'forbid' or 'ignore', not {unknown!r}")
+    try:
+        if message_type is StreamEvent:
+            return _decode_event(data)
+        return _validate(_validator(message_type), data)
+    except ValidationError as exc:
+        if unknown == "ignore":
+            return _decode_ignoring_unknown(message_type, data, exc, ignored)
+        raise ProtocolError.from_validation_error(exc, root=message_type) from None
+    except UnicodeError:
+        raise ProtocolError.invalid("the message is not valid UTF-8 text") from None
+
+
+def encode(message: BaseModel) -> bytes:
+    """Compact UTF-8 JSON for ``message``; ``decode(type(message), encode(message)) == message``.
+
+    Optional fields that are None (and default to None) are left out, so a peer on an older
+    0.1.x never sees a new optional field that was not set; event and object tags and required
+    fields are always written. Raises ``ProtocolError`` if a string holds a lone surrogate,
+    which no UTF-8 JSON can carry.
+    """
+    try:
+        return message.__pydantic_serializer__.to_json(message, exclude_none=True)
+    except PydanticSerializationError:
+        raise ProtocolError.invalid(
+            "the message holds text that is not valid Unicode (a lone surrogate) "
+            "and cannot be written as UTF-8 JSON"
+        ) from None
+
+
+# --- internals -------------------------------------------------------------------------------
+
+
+def _validator(message_type: Any) -> Any:
+    if isinstance(message_type, type) and issubclass(message_type, BaseModel):
+        return message_type.__pydantic_validator__
+    raise TypeError(f"decode() takes a message class or StreamEvent, not {message_type!r}")
+
+
+def _validate(validator: Any, data: Any) -> Any:
+    if isinstance(data, (bytes, bytearray, str)):
+        return validator.validate_json(data)
+    if isinstance(data, memoryview):
+        return validator.validate_json(bytes(data))
+    if isinstance(data, Mapping):
+        return validator.validate_python(data if type(data) is dict else dict(data))
+    raise TypeError(f"decode() takes bytes, str or a mapping, not {type(data).__name__}")
+
+
+@functools.cache
+def _union_validator() -> Any:
+    return TypeAdapter(StreamEvent).validator
+
+
+def _tagged_model(data: Any) -> type[BaseModel] | None:
+    """The event model named by the input's ``event`` tag, found without parsing the JSON."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        match = _TAG.search(data)
+    elif isinstance(data, str):
+        match = _TAG.search(data.encode("utf-8", "surrogatepass"))
+    elif isinstance(data, Mapping):
+        tag = data.get("event")
+        return STREAM_EVENT_TYPES.get(tag) if isinstance(tag, str) else None
+    else:
+        return None
+    return None if match is None else _EVENT_BY_TAG[match[1]]
+
+
+def _decode_event(data: Any) -> Any:
+    model = _tagged_model(data)
+    if model is not None:
+        try:
+            return _validate(model.__pydantic_validator__, data)
+        except ValidationError:
+            pass  # the union gives the verdict and the errors (e.g. a duplicated tag)
+    return _validate(_union_validator(), data)
+
+
+def _decode_ignoring_unknown(
+    message_type: Any, data: Any, exc: ValidationError, ignored: list[str] | None
+) -> Any:
+    problems = exc.errors(include_url=False, include_input=False)
+    others = [problem for problem in problems if problem["type"] != "extra_forbidden"]
+    if others:  # unknown fields are not problems in this mode; report only the rest
+        raise ProtocolError(errors_from_details(others, message_type)) from None
+    # The JSON is well formed (the only problems are unknown fields): drop them and validate.
+    parsed = _python_copy(data)
+    model = message_type if message_type is not StreamEvent else STREAM_EVENT_TYPES[parsed["event"]]
+    try:
+        return _validate(model.__pydantic_validator__, parsed)
+    except ValidationError as unknown_fields:
+        located = unknown_fields.errors(include_url=False, include_input=False)
+        for problem in located:
+            _drop(parsed, problem["loc"])
+        message = _validate(model.__pydantic_validator__, parsed)
+        if ignored is not None:
+            paths = ProtocolError.from_validation_error(unknown_fields, root=model).errors
+            ignored.extend(error.param or "" for error in paths)
+        return message
+
+
+def _python_copy(data: Any) -> Any:
+    """A mutable Python copy of ``data``: JSON text parsed, a mapping deep-copied."""
+    if isinstance(data, Mapping):
+        return copy.deepcopy(dict(data))
+    return from_json(bytes(data) if isinstance(data, memoryview) else data)
+
+
+def _drop(parsed: Any, loc: tuple[str | int, ...]) -> None:
+    target = parsed
+    for key in loc[:-1]:
+        target = target[key]
+    del target[loc[-1]]
