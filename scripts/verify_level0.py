@@ -107,8 +107,13 @@ def allowed_top_level_modules() -> set[str]:
 def import_problems(python: str = sys.executable) -> list[str]:
     """Modules that ``import sagellm_protocol`` loads and the Level-0 rule does not allow."""
     result = subprocess.run(
-        [python, "-I", "-c", _IMPORT_PROBE], check=True, capture_output=True, text=True
+        [python, "-I", "-c", _IMPORT_PROBE], check=False, capture_output=True, text=True
     )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        return [
+            f"import {PACKAGE} failed in a clean interpreter ({python}): {last}; is it installed?"
+        ]
     loaded: dict[str, str | None] = json.loads(result.stdout)
     return module_problems(loaded)
 

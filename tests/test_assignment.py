@@ -49,12 +49,23 @@ def test_assignment_breaking_a_cross_field_rule_is_rolled_back(
     assert message.model_fields_set == fields_set
 
 
-def test_assignment_that_satisfies_the_cross_field_rule_is_kept() -> None:
+def test_a_change_across_fields_goes_through_model_copy() -> None:
+    # Assigning one field at a time cannot move a Response from "stop" to "error": each step
+    # alone breaks the rule. A validated copy changes both at once.
     response = example(Response)
-    response.error = None
     with pytest.raises(ValidationError):
         response.error = Error(code=ErrorCode.UNAVAILABLE, message="down")
     assert response.error is None
+    failed = response.model_copy(
+        update={
+            "finish_reason": "error",
+            "error": Error(code=ErrorCode.UNAVAILABLE, message="down"),
+        }
+    )
+    assert failed.finish_reason == "error"
+    assert failed.error is not None
+    assert failed.error.code is ErrorCode.UNAVAILABLE
+    assert response.finish_reason == "stop"
 
 
 def test_unknown_attribute_cannot_be_set() -> None:

@@ -12,6 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from sagellm_protocol import (
     ChatCompletionRequest,
     ChatCompletionResponse,
+    EmbeddingRequest,
     Error,
     ErrorCode,
     KVMigrateParams,
@@ -20,7 +21,7 @@ from sagellm_protocol import (
     Response,
     StreamEvent,
 )
-from sagellm_protocol.errors import ERROR_CODE_TABLE
+from sagellm_protocol.errors import ERROR_CODE_TABLE, MAX_PARAM_LENGTH
 from sagellm_protocol.testing import example, example_data
 
 CODE_TABLE = [
@@ -200,9 +201,20 @@ def test_union_branches_are_reported_once_per_field() -> None:
     assert exc.error.message == "stop: must be a string, or must be a list"
 
 
-def test_union_item_errors_keep_the_index() -> None:
+def test_union_item_errors_keep_the_index_without_noise_from_other_branches() -> None:
     exc = _convert(lambda: example(ChatCompletionRequest, stop=["a", 1]))
-    assert [error.param for error in exc.errors] == ["stop", "stop[1]"]
+    assert [(e.param, e.message) for e in exc.errors] == [("stop[1]", "stop[1]: must be a string")]
+    assert str(exc) == "stop[1]: must be a string"
+    exc = _convert(lambda: example(EmbeddingRequest, input=["x", None]))
+    assert [error.param for error in exc.errors] == ["input[1]"]
+
+
+def test_stream_event_union_root_is_found_without_being_named() -> None:
+    adapter: TypeAdapter[Any] = TypeAdapter(StreamEvent)
+    with pytest.raises(ValidationError) as caught:
+        adapter.validate_python({"event": "end", "request_id": "r", "trace_id": "t"})
+    errors = ProtocolError.from_validation_error(caught.value).errors
+    assert [e.param for e in errors] == ["output_text", "output_tokens", "finish_reason", "metrics"]
 
 
 def test_stream_event_union_path_drops_the_tag() -> None:
@@ -218,13 +230,30 @@ def test_stream_event_union_path_drops_the_tag() -> None:
     assert [error.param for error in exc.errors] == ["chunk_tokens[0]"]
 
 
-def test_stream_event_unknown_tag() -> None:
+def test_stream_event_unknown_tag_names_the_tag_field() -> None:
     adapter: TypeAdapter[Any] = TypeAdapter(StreamEvent)
     exc = _convert(lambda: adapter.validate_python({"event": "middle"}), root=StreamEvent)
-    assert exc.error.param is None
-    assert (
-        exc.error.message == "the message must have 'event' set to one of 'start', 'delta', 'end'"
-    )
+    assert exc.error.param == "event"
+    assert exc.error.message == "event: must be one of 'start', 'delta', 'end'"
+
+
+def test_stream_event_missing_tag_names_the_tag_field() -> None:
+    adapter: TypeAdapter[Any] = TypeAdapter(StreamEvent)
+    exc = _convert(lambda: adapter.validate_python({"request_id": "r"}), root=StreamEvent)
+    assert [(e.param, e.message) for e in exc.errors] == [
+        ("event", "event: is required (it tells which kind of message this is)")
+    ]
+
+
+def test_a_huge_key_is_cut_in_param_and_message() -> None:
+    key = "k" * 5000
+    exc = _convert(lambda: example(Request, metadata={key: float("nan")}))
+    (error,) = exc.errors
+    assert error.param is not None
+    assert len(error.param) == MAX_PARAM_LENGTH
+    assert error.param.endswith("…")
+    assert error.param.startswith("metadata.kkk")
+    assert len(error.message) < 300
 
 
 def test_invalid_json_is_reported_without_a_param() -> None:

@@ -49,8 +49,11 @@ def test_depth_33_in_json_is_rejected() -> None:
 
     data = example(Request).model_dump()
     data["metadata"] = nested(33)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         Request.model_validate_json(json.dumps(data))
+    assert [e["type"] for e in caught.value.errors()] == ["metadata_too_deep"]
+    (error,) = ProtocolError.from_validation_error(caught.value).errors
+    assert error.param == "metadata" + ".k" * 32
     data["metadata"] = nested(32)
     assert Request.model_validate_json(json.dumps(data)).metadata == nested(32)
 
@@ -129,3 +132,22 @@ def test_metadata_values_are_not_converted() -> None:
     assert stored == metadata
     assert stored is not None
     assert type(stored["d"]) is int
+
+
+@pytest.mark.parametrize(
+    ("metadata", "param"),
+    [
+        ({"k": "\ud800"}, "metadata.k"),
+        ({"k": ["ok", "\udc00x"]}, "metadata.k[1]"),
+        ({"\ud800": 1}, "metadata"),
+        ({"k": {"\udfff": 1}}, "metadata.k"),
+    ],
+    ids=["value", "list item", "top-level key", "nested key"],
+)
+def test_lone_surrogates_are_rejected_in_python(metadata: dict[str, Any], param: str) -> None:
+    assert _params(metadata) == [param]
+
+
+def test_non_ascii_text_is_accepted() -> None:
+    metadata = {"语言": ["中文", "😀", {"ключ": "значение"}]}
+    assert example(Request, metadata=metadata).metadata == metadata

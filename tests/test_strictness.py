@@ -177,3 +177,42 @@ def test_assignment_is_validated(model: type[BaseModel], name: str, value: Any) 
     with pytest.raises(ValidationError):
         setattr(message, name, value)
     assert getattr(message, name) == before
+
+
+LIST_FIELDS = [(m, n) for m, n, kind in FIELDS if kind == "list"]
+
+
+@pytest.mark.parametrize(
+    ("model", "name"), LIST_FIELDS, ids=[f"{m.__name__}.{n}" for m, n in LIST_FIELDS]
+)
+def test_a_set_is_not_a_list(model: type[BaseModel], name: str) -> None:
+    value = getattr(example(model), name)
+    unordered_values: list[set[Any] | frozenset[Any]] = [set(), frozenset()]
+    for unordered in unordered_values:
+        with pytest.raises(ValidationError) as caught:
+            example(model, **{name: unordered})
+        assert [e.param for e in ProtocolError.from_validation_error(caught.value).errors] == [name]
+    if value is not None and all(isinstance(item, (int, float, str)) for item in value):
+        assert getattr(example(model, **{name: tuple(value)}), name) == value  # a tuple keeps order
+
+
+TEXT_FIELDS = [(m, n) for m, n, kind in FIELDS if kind == "str"]
+
+
+@pytest.mark.parametrize(
+    ("model", "name"), TEXT_FIELDS, ids=[f"{m.__name__}.{n}" for m, n in TEXT_FIELDS]
+)
+def test_lone_surrogates_are_not_text(model: type[BaseModel], name: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        example(model, **{name: "a\ud800b"})
+    assert [e.param for e in ProtocolError.from_validation_error(caught.value).errors] == [name]
+
+
+@pytest.mark.parametrize(
+    ("model", "name"), ENUM_FIELDS, ids=[f"{m.__name__}.{n}" for m, n in ENUM_FIELDS]
+)
+def test_bytes_are_not_an_enum_value(model: type[BaseModel], name: str) -> None:
+    member = next(iter(_base(model.model_fields[name].annotation)))
+    with pytest.raises(ValidationError) as caught:
+        example(model, **{name: member.value.encode()})
+    assert [e.param for e in ProtocolError.from_validation_error(caught.value).errors] == [name]

@@ -174,3 +174,14 @@ def test_broken_workflow_is_rejected(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode != 0
+
+
+def test_import_probe_failure_is_a_clear_problem(tmp_path: Path) -> None:
+    fake_python = tmp_path / "python"
+    fake_python.write_text(
+        "#!/bin/sh\necho 'ModuleNotFoundError: No module named sagellm_protocol' >&2\nexit 1\n"
+    )
+    fake_python.chmod(0o755)
+    (problem,) = verify_level0.import_problems(str(fake_python))
+    assert "failed in a clean interpreter" in problem
+    assert "No module named sagellm_protocol" in problem

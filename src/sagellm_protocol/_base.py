@@ -24,7 +24,15 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
 from typing_extensions import Self
 
-__all__ = ["CONTRACT_RULE_PREFIXES", "ProtocolModel", "registered_models", "rule_error"]
+__all__ = [
+    "CONTRACT_RULE_PREFIXES",
+    "INTEGER_RULE",
+    "ProtocolModel",
+    "register_union",
+    "registered_models",
+    "rule_error",
+    "union_for_title",
+]
 
 CONTRACT_RULE_PREFIXES = ("rule_", "metadata_")
 """Error types raised by the contract's own validators; their messages never hold input."""
@@ -46,6 +54,34 @@ def registered_models() -> Mapping[str, type[ProtocolModel]]:
     return _REGISTRY
 
 
+_UNIONS: list[tuple[tuple[str, ...], Any]] = []
+
+
+def register_union(union: Any, members: tuple[type[BaseModel], ...]) -> None:
+    """Make ``union`` (a type alias over ``members``) known to error conversion."""
+    _UNIONS.append((tuple(member.__name__ for member in members), union))
+
+
+def union_for_title(title: str) -> Any:
+    """The registered union that a pydantic title such as ``tagged-union[A,B]`` names, or None."""
+    for names, union in _UNIONS:
+        if title.startswith("tagged-union[") and all(name in title for name in names):
+            return union
+    return None
+
+
+INTEGER_RULE = (
+    "Integer fields take JSON integers only: 8.0 is rejected, although JSON Schema's "
+    "integer type would accept it."
+)
+"""The wire rule that every schema's description states because JSON Schema cannot."""
+
+
+def _state_wire_rules(schema: dict[str, Any]) -> None:
+    description = schema.get("description")
+    schema["description"] = f"{description}\n\n{INTEGER_RULE}" if description else INTEGER_RULE
+
+
 class ProtocolModel(BaseModel):
     """Base class of every Protocol v0.1 message: strict, closed, always valid."""
 
@@ -55,6 +91,7 @@ class ProtocolModel(BaseModel):
         validate_assignment=True,
         use_attribute_docstrings=True,
         hide_input_in_errors=True,
+        json_schema_extra=_state_wire_rules,
     )
 
     _has_cross_field_rules: ClassVar[bool] = False

@@ -9,10 +9,11 @@ finiteness (no NaN, no ±Infinity) comes from the shared model config.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, Strict
-from pydantic_core import PydanticCustomError
+from pydantic import Field, GetCoreSchemaHandler, Strict
+from pydantic_core import PydanticCustomError, core_schema
 
 __all__ = [
     "MAX_IDENTIFIER_LENGTH",
@@ -30,9 +31,58 @@ __all__ = [
     "Text",
     "TokenCount",
     "TokenId",
+    "TokenIds",
     "TokensPerSecond",
     "UnixSeconds",
 ]
+
+
+class InPython:
+    """Annotated marker: checks for values built in Python that JSON parsing already makes.
+
+    JSON text can only hold valid Unicode, ordered arrays and string values, so the decode
+    path needs none of these checks and pays nothing for them (the schema is
+    ``json_or_python``: JSON input gets the plain schema).
+
+    * ``unicode``: refuse strings with lone surrogates (no UTF-8 text can carry them). A length
+      constraint is what makes pydantic-core check this, so the Python branch gets
+      ``min_length=0``.
+    * ``check``: a function run before validation, e.g. to refuse a set where a list is due.
+    """
+
+    def __init__(self, *, unicode: bool = False, check: Callable[[Any], Any] | None = None) -> None:
+        self.unicode = unicode
+        self.check = check
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        schema = handler(source)
+        python: core_schema.CoreSchema = schema
+        if self.unicode:
+            python = {**schema, "min_length": schema.get("min_length", 0)}
+        if self.check is not None:
+            python = core_schema.no_info_before_validator_function(self.check, python)
+        return core_schema.json_or_python_schema(json_schema=schema, python_schema=python)
+
+
+def _refuse_unordered(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):
+        raise PydanticCustomError("rule_unordered", "must be a list (a set has no order)")
+    return value
+
+
+def _refuse_bytes(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        raise PydanticCustomError("rule_bytes", "must be a string, not bytes")
+    return value
+
+
+OrderedList = InPython(check=_refuse_unordered)
+"""Marker for list fields: a set or frozenset is refused (its order is undefined)."""
+
+NotBytes = InPython(check=_refuse_bytes)
+"""Marker for enum fields: bytes are refused; the member or its exact string value is taken."""
 
 MAX_IDENTIFIER_LENGTH = 256
 """Longest identifier accepted, in characters (Unicode code points)."""
@@ -40,8 +90,8 @@ MAX_IDENTIFIER_LENGTH = 256
 Identifier = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_IDENTIFIER_LENGTH)]
 """An identifier (request_id, trace_id, model, handle_id, device, ...): 1 to 256 characters."""
 
-Text = Annotated[str, Strict()]
-"""Free text; may be empty. Bytes and numbers are not accepted."""
+Text = Annotated[str, Strict(), InPython(unicode=True)]
+"""Free text; may be empty. Bytes, numbers and lone surrogates are not accepted."""
 
 Flag = Annotated[bool, Strict()]
 """A boolean: only ``true``/``false``; ``1``, ``"yes"`` and ``"true"`` are refused."""
@@ -54,6 +104,9 @@ NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
 
 TokenId = Annotated[int, Strict(), Field(ge=0)]
 """A token id: an integer >= 0."""
+
+TokenIds = Annotated[list[TokenId], OrderedList]
+"""A list of token ids, in order."""
 
 TokenCount = Annotated[int, Strict(), Field(ge=0)]
 """A number of tokens: an integer >= 0."""
@@ -83,7 +136,7 @@ UnixSeconds = Annotated[int, Strict()]
 MAX_METADATA_DEPTH = 32
 """Deepest nesting accepted in ``metadata``; the metadata object itself is depth 1."""
 
-_SCALAR_TYPES = (str, int, type(None))  # bool is a subclass of int
+_SCALAR_TYPES = (int, type(None))  # subclasses too: bool, IntEnum
 
 
 def _not_json(trail: tuple[str | int, ...], what: str) -> PydanticCustomError:
@@ -99,12 +152,42 @@ def _format_trail(trail: tuple[str | int, ...]) -> str:
     return "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in trail)
 
 
-def _check_container(container: Any, depth: int, trail: tuple[str | int, ...]) -> None:
-    """Walk one JSON container; raise at the first value that breaks a metadata rule."""
+def _is_unicode(text: str) -> bool:
+    """False for a string with a lone surrogate, which no UTF-8 JSON can carry."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_keys(container: dict[Any, Any], trail: tuple[str | int, ...], python: bool) -> None:
+    for key in container:
+        if not isinstance(key, str):
+            raise _not_json(trail, "a key that is not a string")
+        if python and not _is_unicode(key):
+            raise _not_json(trail, "a key that is not valid Unicode")
+
+
+def _check_container(
+    container: Any, depth: int, trail: tuple[str | int, ...], python: bool
+) -> None:
+    """Walk one JSON container; raise at the first value that breaks a metadata rule.
+
+    ``python`` adds the checks JSON parsing already guarantees (string keys, valid Unicode).
+    """
     is_dict = isinstance(container, dict)
+    if is_dict and python:
+        _check_keys(container, trail, python)
     for key, value in container.items() if is_dict else enumerate(container):
         kind = type(value)
-        if kind is str or kind is int or kind is bool or value is None:
+        if kind is str:
+            if python and not _is_unicode(value):
+                raise _not_json((*trail, key), "text that is not valid Unicode")
+            continue
+        if kind is int or kind is bool or value is None:
             continue
         if kind is float or isinstance(value, float):
             if value - value != 0.0:  # true only for NaN and ±Infinity
@@ -117,22 +200,42 @@ def _check_container(container: Any, depth: int, trail: tuple[str | int, ...]) -
                     "must not be nested more than {max_depth} levels deep",
                     {"path": _format_trail((*trail, key)), "max_depth": MAX_METADATA_DEPTH},
                 )
-            if isinstance(value, dict):
-                for inner_key in value:
-                    if not isinstance(inner_key, str):
-                        raise _not_json((*trail, key), "a key that is not a string")
-            _check_container(value, depth + 1, (*trail, key))
+            _check_container(value, depth + 1, (*trail, key), python)
+            continue
+        if isinstance(value, str):
+            if python and not _is_unicode(value):
+                raise _not_json((*trail, key), "text that is not valid Unicode")
             continue
         if isinstance(value, _SCALAR_TYPES):
             continue
         raise _not_json((*trail, key), f"a value of type {kind.__name__}")
 
 
-def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    _check_container(value, 1, ())
+def _check_json_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    _check_container(value, 1, (), python=False)
     return value
 
 
-Metadata = Annotated[dict[Annotated[str, Strict()], Any], AfterValidator(_check_metadata)]
+def _check_python_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    _check_container(value, 1, (), python=True)
+    return value
+
+
+class _MetadataRules:
+    """The metadata rules: depth, finite numbers, JSON values only (more of them in Python)."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        schema = handler(source)
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.no_info_after_validator_function(_check_json_metadata, schema),
+            python_schema=core_schema.no_info_after_validator_function(
+                _check_python_metadata, schema
+            ),
+        )
+
+
+Metadata = Annotated[dict[Annotated[str, Strict()], Any], _MetadataRules()]
 """Pass-through data: a JSON object whose values are JSON values (finite numbers only),
 nested at most ``MAX_METADATA_DEPTH`` levels (the object itself is level 1)."""

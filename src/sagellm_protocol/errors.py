@@ -15,15 +15,17 @@ from typing import Annotated, Any, NamedTuple, Union
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import ErrorDetails
 
-from ._base import CONTRACT_RULE_PREFIXES, ProtocolModel, registered_models
-from ._fields import Flag, Text
+from ._base import CONTRACT_RULE_PREFIXES, ProtocolModel, registered_models, union_for_title
+from ._fields import Flag, NotBytes, Text
 
 __all__ = [
     "ERROR_CODE_TABLE",
+    "MAX_PARAM_LENGTH",
     "Error",
     "ErrorCode",
     "ErrorCodeInfo",
     "ProtocolError",
+    "errors_from_details",
 ]
 
 
@@ -84,7 +86,7 @@ class Error(ProtocolModel):
     secrets or echoed input such as the prompt.
     """
 
-    code: ErrorCode
+    code: Annotated[ErrorCode, NotBytes]
     """What kind of failure this is."""
     message: Annotated[str, Field(strict=True, min_length=1)]
     """Human-readable explanation; non-empty; never echoes input or secrets."""
@@ -148,30 +150,58 @@ class ProtocolError(ValueError):
         by default it is looked up from the error's title among the contract's models.
         """
         if root is None:
-            root = registered_models().get(exc.title)
+            root = _root_for_title(exc.title)
         return cls(errors_from_details(exc.errors(include_url=False, include_input=False), root))
 
 
+MAX_PARAM_LENGTH = 1024
+"""Longest ``Error.param`` written; a longer path (a huge key) is cut and ends with "…"."""
+
+_MAX_SHOWN_PATH = 120  # a path quoted in a message is cut shorter still
+
+
+def _bounded(path: str, limit: int) -> str:
+    return path if len(path) <= limit else path[: limit - 1] + "…"
+
+
+def _root_for_title(title: str) -> Any:
+    """The validated type named by a ValidationError's title: a contract model or the union."""
+    model = registered_models().get(title)
+    return model if model is not None else union_for_title(title)
+
+
 def errors_from_details(problems: Iterable[ErrorDetails], root: Any) -> list[Error]:
-    """One ``Error`` per pydantic problem; union branches of one field merged into one."""
-    converted: list[Error] = []
-    merged: dict[str, int] = {}
+    """One ``Error`` per pydantic problem, with union alternatives folded together.
+
+    A union reports a problem per alternative. When one alternative got further into the
+    value (into a list's items, say) its problems are the real ones, and the others' type
+    mismatches at the union's own level are dropped; the remaining mismatches of one field
+    are merged into one error ("must be a string, or must be a list").
+    """
+    located = []
     for details in problems:
-        param, in_union = _param_from_loc(root, details["loc"], details.get("ctx"))
-        rule = _describe(details)
-        if in_union and param is not None and param in merged:
+        param, union_at = _param_from_loc(root, details)
+        located.append((param, union_at, _describe(details)))
+    deeper = {
+        union_at for param, union_at, _ in located if union_at is not None and param != union_at
+    }
+    converted: list[Error] = []
+    merged: dict[str | None, int] = {}
+    for param, union_at, rule in located:
+        shallow = union_at is not None and param == union_at
+        if shallow and union_at in deeper:
+            continue
+        if shallow and param in merged:
             index = merged[param]
-            previous = converted[index]
-            converted[index] = Error(
-                code=ErrorCode.INVALID_ARGUMENT,
-                message=f"{previous.message}, or {rule}",
-                param=param,
+            converted[index] = converted[index].model_copy(
+                update={"message": f"{converted[index].message}, or {rule}"}
             )
             continue
-        if in_union and param is not None:
+        if shallow:
             merged[param] = len(converted)
-        message = f"{param}: {rule}" if param else f"the message {rule}"
-        converted.append(Error(code=ErrorCode.INVALID_ARGUMENT, message=message, param=param))
+        message = f"{_bounded(param, _MAX_SHOWN_PATH)}: {rule}" if param else f"the message {rule}"
+        shown_param = None if param is None else _bounded(param, MAX_PARAM_LENGTH)
+        converted.append(Error(code=ErrorCode.INVALID_ARGUMENT, message=message, param=shown_param))
     return converted
 
 
@@ -209,8 +239,8 @@ _RULES: Mapping[str, str] = {
     "too_long": "must have at most {max_length} item(s)",
     "json_invalid": "is not valid JSON ({error})",
     "json_type": "must be JSON text",
-    "union_tag_invalid": "must have {discriminator} set to one of {expected_tags}",
-    "union_tag_not_found": "must have the tag field {discriminator}",
+    "union_tag_invalid": "must be one of {expected_tags}",
+    "union_tag_not_found": "is required (it tells which kind of message this is)",
     "recursion_loop": "is nested too deeply",
     "is_instance_of": "has the wrong type",
 }
@@ -305,21 +335,20 @@ def _child(annotation: Any, key: str | int) -> Any:
     return None
 
 
-def _param_from_loc(
-    root: Any, loc: tuple[str | int, ...], ctx: dict[str, Any] | None
-) -> tuple[str | None, bool]:
-    """Format a pydantic location as ``messages[0].content``, dropping union labels.
+def _param_from_loc(root: Any, details: ErrorDetails) -> tuple[str | None, str | None]:
+    """The field path of a problem (``messages[0].content``) with union labels dropped.
 
-    Returns the path (None for the message as a whole) and whether a union label was dropped.
+    Returns the path (None for the message as a whole) and, when the location crossed a
+    union, the path at which it did (else None).
     """
     path = ""
+    union_at: str | None = None
     current = root
-    in_union = False
-    for element in loc:
+    for element in details["loc"]:
         current = _strip(current)
         if _is_union(current):
             current = _union_branch(current, element)
-            in_union = True
+            union_at = path
             continue
         if element == "[key]":  # pydantic's marker for an error in the dict key itself
             continue
@@ -328,7 +357,12 @@ def _param_from_loc(
         else:
             path += f".{element}" if path else str(element)
         current = _child(current, element)
-    extra = (ctx or {}).get("path")
+    ctx = details.get("ctx") or {}
+    extra = ctx.get("path")
     if isinstance(extra, str) and extra:
         path = path + extra if path else extra.lstrip(".")
-    return (path or None), in_union
+    if details["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        tag = str(ctx.get("discriminator", "")).strip("'")
+        if tag:
+            path = f"{path}.{tag}" if path else tag
+    return (path or None), union_at

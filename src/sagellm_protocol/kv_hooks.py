@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 from ._base import ProtocolModel
-from ._fields import Identifier, PositiveCount
+from ._fields import Identifier, NotBytes, PositiveCount
 
 __all__ = [
     "KVAllocateParams",
@@ -57,9 +58,9 @@ class KVAllocateParams(ProtocolModel):
     """Identifier of the request the space is for."""
     num_tokens: PositiveCount
     """Number of token slots to allocate, in tokens; > 0."""
-    kv_dtype: KVDType
+    kv_dtype: Annotated[KVDType, NotBytes]
     """Element type of the storage."""
-    layout: KVLayout
+    layout: Annotated[KVLayout, NotBytes]
     """Memory layout of the blocks."""
     block_size: PositiveCount
     """Tokens per KV block, in tokens; > 0."""

@@ -23,6 +23,7 @@ from ._base import ProtocolModel, rule_error
 from ._fields import (
     Identifier,
     NonNegativeInt,
+    OrderedList,
     PositiveCount,
     StrictFloat,
     Text,
@@ -78,7 +79,7 @@ class ChatCompletionRequest(ProtocolModel):
 
     model: Identifier
     """Name of the model to run."""
-    messages: Annotated[list[ChatMessage], Field(min_length=1)]
+    messages: Annotated[list[ChatMessage], Field(min_length=1), OrderedList]
     """The conversation so far; at least one message."""
     temperature: Annotated[float, Strict(), Field(ge=0, le=2)] = 1.0
     """Sampling temperature, unitless, in [0, 2]; 0 means greedy decoding."""
@@ -90,7 +91,7 @@ class ChatCompletionRequest(ProtocolModel):
     """Nucleus sampling probability mass, in (0, 1]."""
     n: Annotated[int, Strict(), Field(ge=1, le=128)] = 1
     """Number of choices to generate, 1 to 128."""
-    stop: Text | list[Text] | None = None
+    stop: Text | Annotated[list[Text], OrderedList] | None = None
     """A stop string or a list of them; generation ends before the first one produced."""
     presence_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] = 0.0
     """Penalty for tokens already present, unitless, in [-2, 2]."""
@@ -161,7 +162,7 @@ class ChatCompletionResponse(ProtocolModel):
     """Creation time, in Unix seconds; defaults to now."""
     model: Identifier
     """Name of the model that answered."""
-    choices: list[ChatCompletionChoice]
+    choices: Annotated[list[ChatCompletionChoice], OrderedList]
     """The generated answers."""
     usage: ChatCompletionUsage
     """Token accounting."""
@@ -200,14 +201,14 @@ class ChatCompletionStreamResponse(ProtocolModel):
     """Creation time, in Unix seconds; defaults to now."""
     model: Identifier
     """Name of the model that answers."""
-    choices: list[ChatCompletionStreamChoice]
+    choices: Annotated[list[ChatCompletionStreamChoice], OrderedList]
     """Increments, one per choice."""
 
 
 class EmbeddingRequest(ProtocolModel):
     """Body of ``POST /v1/embeddings``."""
 
-    input: Text | list[Text]
+    input: Text | Annotated[list[Text], OrderedList]
     """Text to embed, or a list of texts."""
     model: Identifier
     """Name of the embedding model."""
@@ -224,7 +225,7 @@ class EmbeddingData(ProtocolModel):
 
     object: Literal["embedding"] = "embedding"
     """Object tag: always ``embedding``."""
-    embedding: list[StrictFloat]
+    embedding: Annotated[list[StrictFloat], OrderedList]
     """The vector, finite floats."""
     index: Annotated[int, Strict()]
     """Position of the input this vector embeds."""
@@ -244,7 +245,7 @@ class EmbeddingResponse(ProtocolModel):
 
     object: Literal["list"] = "list"
     """Object tag: always ``list``."""
-    data: list[EmbeddingData]
+    data: Annotated[list[EmbeddingData], OrderedList]
     """One vector per input."""
     model: Identifier
     """Name of the embedding model."""
@@ -270,7 +271,7 @@ class ModelListResponse(ProtocolModel):
 
     object: Literal["list"] = "list"
     """Object tag: always ``list``."""
-    data: list[ModelInfo]
+    data: Annotated[list[ModelInfo], OrderedList]
     """The models served."""
 
 

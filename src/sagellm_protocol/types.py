@@ -7,7 +7,7 @@ from typing import Annotated, Literal, TypeAlias
 from pydantic import Field, Strict, model_validator
 from typing_extensions import Self
 
-from ._base import ProtocolModel, rule_error
+from ._base import ProtocolModel, register_union, rule_error
 from ._fields import (
     Flag,
     Identifier,
@@ -15,11 +15,12 @@ from ._fields import (
     Metadata,
     Millis,
     NonNegativeInt,
+    OrderedList,
     PositiveCount,
     Probability,
     Text,
     TokenCount,
-    TokenId,
+    TokenIds,
     TokensPerSecond,
 )
 from .errors import Error
@@ -99,11 +100,11 @@ class Metrics(ProtocolModel):
     """Time spent on KV-cache evictions, in ms."""
     spec_accept_rate: Probability | None = None
     """Fraction of speculative tokens accepted, in [0, 1]."""
-    itl_list: list[Millis] | None = None
+    itl_list: Annotated[list[Millis], OrderedList] | None = None
     """Inter-token latencies: the gaps between successive output tokens, in ms, each >= 0."""
     timestamps: Timestamps | None = None
     """Absolute times of the request's life, in seconds on the producer's clock."""
-    component_trace: list[Text] | None = None
+    component_trace: Annotated[list[Text], OrderedList] | None = None
     """Components that served the request, in order, e.g. ``sagellm-core``."""
 
     @model_validator(mode="after")
@@ -138,7 +139,7 @@ class Response(ProtocolModel):
     """Identifier of the trace the request belongs to."""
     output_text: Text
     """The generated text; may be empty."""
-    output_tokens: list[TokenId]
+    output_tokens: TokenIds
     """The generated token ids, in order; may be empty."""
     finish_reason: FinishReason
     """Why generation ended: ``stop``, ``length`` or ``error``."""
@@ -179,7 +180,7 @@ class StreamEventDelta(ProtocolModel):
     """Identifier of the trace the request belongs to."""
     chunk: Text
     """Incremental text generated since the previous event."""
-    chunk_tokens: list[TokenId]
+    chunk_tokens: TokenIds
     """Incremental token ids generated since the previous event."""
     engine_id: Identifier | None = None
     """Identifier of the engine instance that produced the event."""
@@ -200,7 +201,7 @@ class StreamEventEnd(ProtocolModel):
     """Identifier of the trace the request belongs to."""
     output_text: Text
     """The full generated text (all chunks concatenated)."""
-    output_tokens: list[TokenId]
+    output_tokens: TokenIds
     """All generated token ids (all chunk_tokens concatenated)."""
     finish_reason: FinishReason
     """Why generation ended: ``stop``, ``length`` or ``error``."""
@@ -221,6 +222,8 @@ StreamEvent: TypeAlias = Annotated[
     StreamEventStart | StreamEventDelta | StreamEventEnd, Field(discriminator="event")
 ]
 """Any stream event, told apart by its ``event`` tag."""
+
+register_union(StreamEvent, (StreamEventStart, StreamEventDelta, StreamEventEnd))
 
 StartEvent = StreamEventStart
 DeltaEvent = StreamEventDelta
