@@ -18,18 +18,24 @@ from sagellm_protocol import (
     ChatCompletionChoice,
     ChatCompletionRequest,
     ChatCompletionResponse,
+    ChatCompletionStreamChoice,
     ChatCompletionStreamResponse,
     ChatCompletionUsage,
     ChatMessage,
+    EmbeddingData,
     EmbeddingRequest,
     EmbeddingResponse,
     EmbeddingUsage,
     Error,
+    ErrorCode,
     KVAllocateParams,
+    KVDType,
     KVHandle,
+    KVLayout,
     KVMigrateParams,
     Metrics,
     ModelInfo,
+    ModelListResponse,
     Request,
     Response,
     StreamEventDelta,
@@ -37,6 +43,7 @@ from sagellm_protocol import (
     StreamEventStart,
     Timestamps,
 )
+from sagellm_protocol.summary import MetricsSummary
 
 BELOW_ZERO = math.nextafter(0.0, -1.0)
 ABOVE_ONE = math.nextafter(1.0, 2.0)
@@ -96,7 +103,7 @@ def _scalar(
 
 
 _ID_OK = ("x", "é" * 256)
-_ID_BAD = ("", "x" * 257)
+_ID_BAD = ("", "x" * 257, "é" * 257)
 _ID_TEXT = "identifier: 1 to 256 characters"
 
 
@@ -120,6 +127,34 @@ def _ratio(model: type[BaseModel], *fields: str) -> Rule:
 
 def _token_ids(model: type[BaseModel], *fields: str) -> Rule:
     return _scalar(model, fields, "token ids: integers >= 0", (0, 2**31), (-1,), item=True)
+
+
+def _one_of(
+    model: type[BaseModel], field: str, values: Sequence[Any], wrong: Sequence[Any]
+) -> Rule:
+    """A Literal or enum field: each allowed value accepted, near misses rejected."""
+    shown = ", ".join(str(getattr(value, "value", value)) for value in values)
+    return Rule(
+        model,
+        (field,),
+        f"one of {shown}",
+        accepted=tuple(Case({field: value}) for value in values),
+        rejected=tuple(Case({field: value}, field) for value in wrong),
+    )
+
+
+def _tag(model: type[BaseModel], field: str, value: str) -> Rule:
+    """A single-value tag (``event`` or ``object``): its value, and nothing else."""
+    return Rule(
+        model,
+        (field,),
+        f"tag: always {value!r}",
+        accepted=(Case({field: value}),),
+        rejected=(Case({field: value.upper()}, field), Case({field: "other"}, field)),
+    )
+
+
+_CHAT_FINISH = ("stop", "length", "content_filter", "tool_calls")
 
 
 def _timestamps(**values: float) -> dict[str, Any]:
@@ -160,6 +195,40 @@ def _finish_reason_values(model: type[BaseModel]) -> Rule:
             Case({"finish_reason": "STOP"}, "finish_reason"),
         ),
     )
+
+
+_DISTRIBUTION_FIELDS = (
+    "ttft_ms",
+    "tbt_ms",
+    "tpot_ms",
+    "itl_ms",
+    "e2e_ms",
+    "throughput_tps",
+    "peak_mem_mb",
+    "error_rate",
+    "kv_used_tokens",
+    "kv_used_bytes",
+    "prefix_hit_rate",
+    "evict_count",
+    "evict_ms",
+    "spec_accept_rate",
+)
+
+
+def _distribution(**values: float) -> dict[str, Any]:
+    """A valid Distribution (as data) with ``values`` replaced."""
+    base: dict[str, Any] = {
+        "count": 4,
+        "mean": 2.5,
+        "min": 1.0,
+        "p50": 2.0,
+        "p90": 3.0,
+        "p95": 3.5,
+        "p99": 3.9,
+        "max": 4.0,
+    }
+    base.update(values)
+    return base
 
 
 RULES: tuple[Rule, ...] = (
@@ -216,8 +285,10 @@ RULES: tuple[Rule, ...] = (
         rejected=(Case({"tbt_ms": None, "tpot_ms": None}, "tbt_ms"),),
     ),
     # Stream events
+    _tag(StreamEventStart, "event", "start"),
     _ids(StreamEventStart, "request_id", "trace_id", "engine_id"),
     _non_negative(StreamEventStart, "prompt_tokens"),
+    _tag(StreamEventDelta, "event", "delta"),
     _ids(StreamEventDelta, "request_id", "trace_id", "engine_id"),
     Rule(
         StreamEventDelta,
@@ -226,11 +297,13 @@ RULES: tuple[Rule, ...] = (
         accepted=(Case({"chunk": "", "chunk_tokens": []}),),
     ),
     _token_ids(StreamEventDelta, "chunk_tokens"),
+    _tag(StreamEventEnd, "event", "end"),
     _ids(StreamEventEnd, "request_id", "trace_id", "engine_id"),
     _token_ids(StreamEventEnd, "output_tokens"),
     _finish_reason_values(StreamEventEnd),
     _finish_reason_rule(StreamEventEnd),
     # Error
+    _one_of(Error, "code", list(ErrorCode), ("INVALID_ARGUMENT", "internal", "")),
     _scalar(Error, ["message"], "non-empty", ("x",), ("",)),
     # Timestamps
     _non_negative(Timestamps, "queued_at", floats=True),
@@ -253,6 +326,8 @@ RULES: tuple[Rule, ...] = (
     # KV hooks
     _ids(KVAllocateParams, "request_id"),
     _positive(KVAllocateParams, "num_tokens", "block_size"),
+    _one_of(KVAllocateParams, "kv_dtype", list(KVDType), ("FP16", "fp32")),
+    _one_of(KVAllocateParams, "layout", list(KVLayout), ("BSHD", "sbhd")),
     _ids(KVHandle, "handle_id", "request_id", "device"),
     _positive(KVHandle, "num_tokens"),
     _ids(KVMigrateParams, "target_device"),
@@ -294,7 +369,9 @@ RULES: tuple[Rule, ...] = (
         (BELOW_MINUS_TWO, ABOVE_TWO),
     ),
     _ids(ChatCompletionResponse, "id", "model", "trace_id"),
+    _tag(ChatCompletionResponse, "object", "chat.completion"),
     _non_negative(ChatCompletionChoice, "index"),
+    _one_of(ChatCompletionChoice, "finish_reason", (*_CHAT_FINISH, None), ("error", "STOP")),
     Rule(
         ChatCompletionUsage,
         ("prompt_tokens", "completion_tokens"),
@@ -326,9 +403,86 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     _ids(ChatCompletionStreamResponse, "id", "model"),
+    _tag(ChatCompletionStreamResponse, "object", "chat.completion.chunk"),
+    _one_of(ChatCompletionStreamChoice, "finish_reason", (*_CHAT_FINISH, None), ("error", "STOP")),
     _ids(EmbeddingRequest, "model"),
     _positive(EmbeddingRequest, "dimensions"),
+    _one_of(EmbeddingRequest, "encoding_format", ("float", "base64"), ("FLOAT", "int8")),
     _ids(EmbeddingResponse, "model"),
+    _tag(EmbeddingResponse, "object", "list"),
+    _tag(EmbeddingData, "object", "embedding"),
     _non_negative(EmbeddingUsage, "prompt_tokens", "total_tokens"),
     _ids(ModelInfo, "id"),
+    _tag(ModelInfo, "object", "model"),
+    _tag(ModelListResponse, "object", "list"),
+    # MetricsSummary
+    Rule(
+        MetricsSummary,
+        ("count",),
+        "integer > 0",
+        accepted=(Case({"count": 4}), Case({"count": 2**31})),
+        rejected=(Case({"count": 0}, "count"), Case({"count": -1}, "count")),
+    ),
+    _non_negative(MetricsSummary, "output_tokens_total"),
+    _non_negative(MetricsSummary, "span_ms", "aggregate_throughput_tps", floats=True),
+    Rule(
+        MetricsSummary,
+        _DISTRIBUTION_FIELDS,
+        "each a Distribution: count > 0, min <= p50 <= p90 <= p95 <= p99 <= max, "
+        "min <= mean <= max",
+        accepted=(
+            Case({"ttft_ms": _distribution()}),
+            Case(
+                {"itl_ms": _distribution(count=1, mean=7, min=7, p50=7, p90=7, p95=7, p99=7, max=7)}
+            ),
+            Case({"tbt_ms": _distribution(mean=1.0)}),
+            Case({"evict_ms": _distribution(mean=4.0)}),
+            Case({"spec_accept_rate": _distribution(p50=1.0, p99=4.0)}),
+        ),
+        rejected=(
+            Case({"ttft_ms": _distribution(count=0)}, "ttft_ms.count"),
+            Case({"ttft_ms": _distribution(p50=math.nextafter(1.0, 0.0))}, "ttft_ms.p50"),
+            Case({"tbt_ms": _distribution(p90=math.nextafter(2.0, 0.0))}, "tbt_ms.p90"),
+            Case({"itl_ms": _distribution(p95=math.nextafter(3.0, 0.0))}, "itl_ms.p95"),
+            Case({"e2e_ms": _distribution(p99=math.nextafter(3.5, 0.0))}, "e2e_ms.p99"),
+            Case({"peak_mem_mb": _distribution(max=math.nextafter(3.9, 0.0))}, "peak_mem_mb.max"),
+            Case({"error_rate": _distribution(mean=math.nextafter(1.0, 0.0))}, "error_rate.mean"),
+            Case(
+                {"kv_used_tokens": _distribution(mean=math.nextafter(4.0, 5.0))},
+                "kv_used_tokens.mean",
+            ),
+        ),
+    ),
+    Rule(
+        MetricsSummary,
+        ("count",),
+        "every per-request distribution (all but itl_ms) has count <= count",
+        accepted=(
+            Case({"count": 4, "tpot_ms": _distribution(count=4)}),
+            Case({"count": 5}),
+            Case({"count": 4, "itl_ms": _distribution(count=1000)}),
+        ),
+        rejected=(
+            Case({"count": 4, "tpot_ms": _distribution(count=5)}, "tpot_ms.count"),
+            Case({"count": 3, "tbt_ms": None}, "ttft_ms.count"),
+            Case({"count": 4, "prefix_hit_rate": _distribution(count=5)}, "prefix_hit_rate.count"),
+        ),
+    ),
+    Rule(
+        MetricsSummary,
+        ("aggregate_throughput_tps", "output_tokens_total", "span_ms"),
+        "aggregate_throughput_tps is given only when output_tokens_total and span_ms are given",
+        accepted=(
+            Case({"aggregate_throughput_tps": 0.0, "output_tokens_total": 0, "span_ms": 0.0}),
+            Case({"aggregate_throughput_tps": None, "span_ms": None}),
+            Case({"aggregate_throughput_tps": None, "output_tokens_total": None}),
+        ),
+        rejected=(
+            Case({"aggregate_throughput_tps": 1.0, "span_ms": None}, "aggregate_throughput_tps"),
+            Case(
+                {"aggregate_throughput_tps": 1.0, "output_tokens_total": None},
+                "aggregate_throughput_tps",
+            ),
+        ),
+    ),
 )

@@ -194,6 +194,26 @@ SPEC_FIELDS: dict[str, list[tuple[str, str, Any]]] = {
         ("code", "str|None", None),
     ],
     "OpenAIErrorResponse": [("error", "OpenAIError", REQ)],
+    "MetricsSummary": [
+        ("count", "int", REQ),
+        ("ttft_ms", "Distribution", REQ),
+        ("tbt_ms", "Distribution|None", None),
+        ("tpot_ms", "Distribution|None", None),
+        ("itl_ms", "Distribution|None", None),
+        ("e2e_ms", "Distribution|None", None),
+        ("throughput_tps", "Distribution", REQ),
+        ("peak_mem_mb", "Distribution", REQ),
+        ("error_rate", "Distribution", REQ),
+        ("kv_used_tokens", "Distribution|None", None),
+        ("kv_used_bytes", "Distribution|None", None),
+        ("prefix_hit_rate", "Distribution|None", None),
+        ("evict_count", "Distribution|None", None),
+        ("evict_ms", "Distribution|None", None),
+        ("spec_accept_rate", "Distribution|None", None),
+        ("output_tokens_total", "int|None", None),
+        ("span_ms", "float|None", None),
+        ("aggregate_throughput_tps", "float|None", None),
+    ],
 }
 
 

@@ -31,6 +31,7 @@ from .openai_types import (
     OpenAIError,
     OpenAIErrorResponse,
 )
+from .summary import MetricsSummary
 from .timestamps import Timestamps
 from .types import Metrics, Request, Response, StreamEventDelta, StreamEventEnd, StreamEventStart
 
@@ -67,6 +68,7 @@ MESSAGE_TYPES: Mapping[str, type[ProtocolModel]] = types.MappingProxyType(
             ModelListResponse,
             OpenAIError,
             OpenAIErrorResponse,
+            MetricsSummary,
         )
     }
 )

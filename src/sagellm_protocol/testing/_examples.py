@@ -138,6 +138,28 @@ _FACTORIES: dict[str, Callable[[], dict[str, Any]]] = {
     "ModelListResponse": lambda: {"data": [_model_info()]},
     "OpenAIError": _openai_error,
     "OpenAIErrorResponse": lambda: {"error": _openai_error()},
+    "MetricsSummary": lambda: {
+        "count": 4,
+        **{
+            name: dict(
+                zip(("count", "mean", "min", "max", "p50", "p90", "p95", "p99"), stats, strict=True)
+            )
+            for name, stats in {
+                "ttft_ms": (4, 60.0, 45.0, 75.0, 60.0, 72.0, 73.5, 74.7),
+                "tbt_ms": (4, 12.626, 12.319, 13.049, 12.569, 12.971, 13.01, 13.041),
+                "tpot_ms": (4, 12.674, 12.37, 13.081, 12.623, 13.006, 13.043, 13.073),
+                "itl_ms": (180, 12.702, 10.001, 15.959, 12.511, 15.188, 15.687, 15.92),
+                "e2e_ms": (4, 633.607, 449.804, 879.072, 602.777, 818.784, 848.928, 873.043),
+                "throughput_tps": (4, 72.642, 70.785, 75.838, 71.973, 74.928, 75.383, 75.747),
+                "peak_mem_mb": (4, 25344, 24576, 26112, 25344, 25958.4, 26035.2, 26096.64),
+                "error_rate": (4, 0.25, 0.0, 1.0, 0.0, 0.7, 0.85, 0.97),
+                "prefix_hit_rate": (2, 0.375, 0.25, 0.5, 0.375, 0.475, 0.4875, 0.4975),
+            }.items()
+        },
+        "output_tokens_total": 184,
+        "span_ms": 1428.112,
+        "aggregate_throughput_tps": 128.841,
+    },
 }
 
 

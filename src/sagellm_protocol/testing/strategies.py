@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import math
 import types
 import typing
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from .._fields import MAX_METADATA_DEPTH
 from ..errors import ErrorCode
 from ..registry import MESSAGE_TYPES
 from ..types import StreamEvent, StreamEventDelta, StreamEventEnd, StreamEventStart
@@ -64,8 +66,14 @@ def json_values(max_depth: int = 3) -> st.SearchStrategy[Any]:
 
 
 def metadata_values() -> st.SearchStrategy[dict[str, Any]]:
-    """Valid ``metadata`` objects, flat or nested up to depth 4 (the object is depth 1)."""
-    return st.dictionaries(st.text(max_size=12), json_values(max_depth=3), max_size=5)
+    """Valid ``metadata`` objects: flat or nested up to depth 4, or at the depth limit (32)."""
+    deepest: Any = "leaf"
+    for _ in range(MAX_METADATA_DEPTH - 1):
+        deepest = {"k": deepest}
+    return st.one_of(
+        st.dictionaries(st.text(max_size=12), json_values(max_depth=3), max_size=5),
+        st.just({"k": deepest}),
+    )
 
 
 def _bounds(metadata: list[Any]) -> dict[str, Any]:
@@ -100,9 +108,10 @@ def _int_strategy(bounds: dict[str, Any]) -> st.SearchStrategy[int]:
 
 
 def _float_strategy(bounds: dict[str, Any]) -> st.SearchStrategy[float]:
+    """Floats within the bounds, and sometimes an int (accepted where a float is expected)."""
     low = bounds.get("ge", bounds.get("gt"))
     high = bounds.get("le", bounds.get("lt"))
-    return st.floats(
+    floats = st.floats(
         min_value=None if low is None else float(low),
         max_value=None if high is None else float(high),
         exclude_min="gt" in bounds,
@@ -110,6 +119,23 @@ def _float_strategy(bounds: dict[str, Any]) -> st.SearchStrategy[float]:
         allow_nan=False,
         allow_infinity=False,
     )
+    int_low = (
+        -_DEFAULT_INT_BOUND
+        if low is None
+        else math.floor(low) + 1
+        if "gt" in bounds
+        else math.ceil(low)
+    )
+    int_high = (
+        _DEFAULT_INT_BOUND
+        if high is None
+        else math.ceil(high) - 1
+        if "lt" in bounds
+        else math.floor(high)
+    )
+    if int_low > int_high:
+        return floats
+    return st.one_of(floats, st.integers(min_value=int_low, max_value=int_high))
 
 
 def _for_annotation(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[Any]:
@@ -145,9 +171,13 @@ def _for_annotation(annotation: Any, metadata: list[Any]) -> st.SearchStrategy[A
         if annotation is float:
             return _float_strategy(bounds)
         if annotation is str:
-            return st.text(
+            text = st.text(
                 min_size=bounds.get("min_length", 0), max_size=bounds.get("max_length", 40)
             )
+            if "max_length" not in bounds:
+                return text
+            # The longest value allowed, in multi-byte characters: a boundary worth hitting.
+            return st.one_of(text, st.just("é" * bounds["max_length"]))
     raise TypeError(f"no strategy for field type {annotation!r}")
 
 
@@ -181,12 +211,34 @@ def _fix_usage(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _fix_distribution(data: dict[str, Any]) -> dict[str, Any]:
+    names = ("min", "p50", "p90", "p95", "p99", "max")
+    data.update(zip(names, sorted(data[name] for name in names), strict=True))
+    data["mean"] = min(max(data["mean"], data["min"]), data["max"])
+    return data
+
+
+def _fix_metrics_summary(data: dict[str, Any]) -> dict[str, Any]:
+    # Every per-request distribution counts at most ``count`` requests; itl_ms counts gaps.
+    counts = [
+        value.count
+        for name, value in data.items()
+        if type(value).__name__ == "Distribution" and name != "itl_ms"
+    ]
+    data["count"] = max([data["count"], *counts])
+    if data.get("output_tokens_total") is None or data.get("span_ms") is None:
+        data.pop("aggregate_throughput_tps", None)
+    return data
+
+
 _FIXES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "Metrics": _fix_metrics,
     "Response": _fix_finish_reason,
     "StreamEventEnd": _fix_finish_reason,
     "Timestamps": _fix_timestamps,
     "ChatCompletionUsage": _fix_usage,
+    "Distribution": _fix_distribution,
+    "MetricsSummary": _fix_metrics_summary,
 }
 
 
@@ -201,15 +253,21 @@ def _build(
     required: dict[str, st.SearchStrategy[Any]] = {}
     optional: dict[str, st.SearchStrategy[Any]] = {}
     for name, info in model.model_fields.items():
-        strategy = overrides.get(name) or _for_field(info)
+        strategy = overrides[name] if name in overrides else _for_field(info)
         if info.is_required() or name in overrides:
             required[name] = strategy
         else:
             optional[name] = strategy
     fix = _FIXES.get(model.__name__, _identity)
-    return (
-        st.fixed_dictionaries(required, optional=optional).map(fix).map(lambda data: model(**data))
-    )
+
+    def build(data: dict[str, Any]) -> Any:
+        # The rules across fields are made to hold, but never by changing an overridden field:
+        # overrides that contradict a rule give a ValidationError rather than other values.
+        fixed = fix(dict(data))
+        fixed.update({name: data[name] for name in overrides})
+        return model(**fixed)
+
+    return st.fixed_dictionaries(required, optional=optional).map(build)
 
 
 def _identity(data: dict[str, Any]) -> dict[str, Any]:
