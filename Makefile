@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV_PY := .venv/bin/python
 
-.PHONY: help setup demo test lint format typecheck level0 clean
+.PHONY: help setup demo test lint format typecheck level0 schema compat clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,15 @@ typecheck: setup ## mypy --strict over src, tests, scripts and examples
 level0: setup ## the Level-0 dependency rule and the snake_case field check
 	$(VENV_PY) scripts/verify_level0.py
 	$(VENV_PY) scripts/check_field_names.py
+
+schema: setup ## regenerate the JSON Schema bundle and the golden vectors from the models
+	$(VENV_PY) -m sagellm_protocol schema --out src/sagellm_protocol/schemas/v0.1
+	$(VENV_PY) scripts/gen_vectors.py
+
+compat: setup ## compare the current bundle with the last released one
+	$(VENV_PY) -m sagellm_protocol compat \
+		src/sagellm_protocol/schemas/releases/$$(ls src/sagellm_protocol/schemas/releases | sort -V | tail -1) \
+		src/sagellm_protocol/schemas/v0.1
 
 clean: ## remove virtual environments and caches
 	rm -rf .venv .venvs build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,145 @@
+"""The JSON Schema bundle of the contract: one schema per public message type.
+
+A bundle directory holds ``<TypeName>.json`` for every type in ``registry.MESSAGE_TYPES``
+(each exactly ``model_json_schema()``'s default output: draft 2020-12, validation mode, nested
+models and enums under ``$defs``), ``StreamEvent.json`` for the union, and ``index.json``
+(type names, package and contract versions). Files are written deterministically: sorted
+keys, two-space indent, UTF-8, a final newline.
+
+The bundle of this version ships inside the package (``schemas/v0.1/``, read it with
+``bundled_schema``); ``python -m sagellm_protocol schema --out DIR`` writes it and
+``schema --check DIR`` reports drift. Not imported by ``import sagellm_protocol``.
+
+JSON Schema cannot state every rule of the contract. Validators of other languages must add:
+the rules across fields (stated in each type's ``description``), that integers are written
+without a fraction (``8.0`` is not an integer here, though JSON Schema accepts it), and the
+``metadata`` nesting limit (32 levels, stated in the field's description).
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+from pydantic.version import VERSION as PYDANTIC_VERSION
+
+from ._version import PROTOCOL_VERSION, __version__
+from .compat import compare_schemas, load_bundle
+from .registry import MESSAGE_TYPES
+from .types import StreamEvent
+
+__all__ = [
+    "BUNDLE_VERSION",
+    "INDEX_FILE",
+    "STREAM_EVENT_SCHEMA",
+    "bundle_files",
+    "bundled_schema",
+    "check_bundle",
+    "dumps",
+    "json_schemas",
+    "write_bundle",
+]
+
+BUNDLE_VERSION = f"v{PROTOCOL_VERSION}"
+"""Directory name of this contract version's bundle inside ``sagellm_protocol/schemas``."""
+
+INDEX_FILE = "index.json"
+"""Name of the bundle's index file."""
+
+STREAM_EVENT_SCHEMA = "StreamEvent"
+"""Name of the schema of the stream event union."""
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """Every schema of the bundle by type name: the message types, then ``StreamEvent``."""
+    schemas = {name: model.model_json_schema() for name, model in MESSAGE_TYPES.items()}
+    schemas[STREAM_EVENT_SCHEMA] = TypeAdapter(StreamEvent).json_schema()
+    return schemas
+
+
+def _index(names: list[str]) -> dict[str, Any]:
+    return {
+        "contract_version": PROTOCOL_VERSION,
+        "package_version": __version__,
+        "generated_by": f"pydantic {PYDANTIC_VERSION}",
+        "json_schema_dialect": "https://json-schema.org/draft/2020-12/schema",
+        "types": names,
+    }
+
+
+def dumps(value: Any) -> str:
+    """The bundle's deterministic JSON text: sorted keys, two-space indent, final newline."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def bundle_files() -> dict[str, str]:
+    """The text of every bundle file by file name (what ``write_bundle`` writes)."""
+    schemas = json_schemas()
+    files = {f"{name}.json": dumps(schema) for name, schema in schemas.items()}
+    files[INDEX_FILE] = dumps(_index(list(schemas)))
+    return files
+
+
+def write_bundle(path: str | Path) -> list[Path]:
+    """Write the bundle into directory ``path`` (created if needed); return the files written."""
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in bundle_files().items():
+        target = directory / name
+        target.write_text(text, encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def check_bundle(path: str | Path) -> list[str]:
+    """Differences between the bundle in ``path`` and the models: an empty list if none.
+
+    Under the pydantic version that generated the bundle (``index.json``, ``generated_by``)
+    every file must be byte-identical to what ``write_bundle`` writes. Under another pydantic
+    version, whose output may differ in form (wrapping, number notation), the schemas must
+    describe the same contract: ``compat`` finds no change in either direction, and the index
+    lists the same types and versions. Files in subdirectories (``vectors/``) are not checked.
+    """
+    directory = Path(path)
+    if not directory.is_dir():
+        return [f"{directory}: not a directory"]
+    expected = bundle_files()
+    present = {entry.name for entry in directory.glob("*.json")}
+    problems = [f"{name}: missing" for name in expected if name not in present]
+    problems += [f"{name}: not part of the bundle" for name in sorted(present - set(expected))]
+    if problems:
+        return problems
+    index = json.loads((directory / INDEX_FILE).read_text(encoding="utf-8"))
+    if index.get("generated_by") == f"pydantic {PYDANTIC_VERSION}":
+        return [
+            f"{name}: differs from the models (regenerate the bundle)"
+            for name, text in expected.items()
+            if (directory / name).read_text(encoding="utf-8") != text
+        ]
+    current = json.loads(expected[INDEX_FILE])
+    problems = [
+        f"{INDEX_FILE}: {key} is {index.get(key)!r}, the models say {current[key]!r}"
+        for key in ("contract_version", "package_version", "types")
+        if index.get(key) != current[key]
+    ]
+    report = compare_schemas(load_bundle(directory), json_schemas())
+    problems += [
+        f"{change.location.split('.')[0]}.json: {change.describe()}" for change in report.changes
+    ]
+    return problems
+
+
+def bundled_schema(name: str, *, version: str = BUNDLE_VERSION) -> dict[str, Any]:
+    """A schema of the bundle shipped in the package, e.g. ``bundled_schema("Request")``.
+
+    ``name`` is a type name or ``index``; ``version`` a bundle directory (default: this
+    contract version's).
+    """
+    package = resources.files(__package__)
+    text = package.joinpath("schemas").joinpath(version).joinpath(f"{name}.json").read_text("utf-8")
+    value: dict[str, Any] = json.loads(text)
+    return value

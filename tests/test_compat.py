@@ -1,0 +1,480 @@
+"""The breaking-change checker: every kind of change, on small bundles of ad-hoc models."""
+
+from __future__ import annotations
+
+import functools
+import json
+import operator
+import subprocess
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field
+
+from sagellm_protocol.compat import Change, compare_bundles
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLE = ROOT / "src" / "sagellm_protocol" / "schemas" / "v0.1"
+
+
+def write(directory: Path, *models: type[BaseModel], index: bool = True) -> Path:
+    """A bundle of ``models`` in ``directory``: one schema per model (and index.json)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for model in models:
+        (directory / f"{model.__name__}.json").write_text(json.dumps(model.model_json_schema()))
+    if index:
+        names = [model.__name__ for model in models]
+        (directory / "index.json").write_text(json.dumps({"types": names}))
+    return directory
+
+
+def changes(tmp_path: Path, old: list[type[BaseModel]], new: list[type[BaseModel]]) -> list[Change]:
+    report = compare_bundles(write(tmp_path / "old", *old), write(tmp_path / "new", *new))
+    return report.changes
+
+
+def only(found: list[Change]) -> Change:
+    assert len(found) == 1, [c.describe() for c in found]
+    return found[0]
+
+
+class Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# Each test builds an old and a new version of a message called "Msg".
+
+
+def msg(base: type[BaseModel], **fields: Any) -> type[BaseModel]:
+    annotations = {name: spec[0] for name, spec in fields.items()}
+    namespace: dict[str, Any] = {"__annotations__": annotations}
+    namespace.update({name: spec[1] for name, spec in fields.items() if len(spec) > 1})
+    return type("Msg", (base,), namespace)
+
+
+def test_identical_bundles_have_no_changes(tmp_path: Path) -> None:
+    found = changes(tmp_path, [msg(Closed, a=(int,))], [msg(Closed, a=(int,))])
+    assert found == []
+
+
+def test_type_removed_breaks(tmp_path: Path) -> None:
+    other = type("Other", (Closed,), {"__annotations__": {"x": int}})
+    change = only(changes(tmp_path, [msg(Closed, a=(int,)), other], [msg(Closed, a=(int,))]))
+    assert (change.kind, change.location, change.old_to_new) == (
+        "type_removed",
+        "Other",
+        "breaking",
+    )
+
+
+def test_type_added_is_a_warning(tmp_path: Path) -> None:
+    other = type("Other", (Closed,), {"__annotations__": {"x": int}})
+    change = only(changes(tmp_path, [msg(Closed, a=(int,))], [msg(Closed, a=(int,)), other]))
+    assert (change.kind, change.old_to_new, change.new_to_old) == (
+        "type_added",
+        "compatible",
+        "incompatible",
+    )
+    assert not change.ignore_suffices
+
+
+def test_field_removed_breaks_a_closed_receiver(tmp_path: Path) -> None:
+    change = only(
+        changes(tmp_path, [msg(Closed, a=(int,), b=(int | None, None))], [msg(Closed, a=(int,))])
+    )
+    assert (change.kind, change.location, change.old_to_new, change.new_to_old) == (
+        "field_removed",
+        "Msg.b",
+        "breaking",
+        "compatible",
+    )
+
+
+def test_field_removed_from_an_open_receiver_is_compatible(tmp_path: Path) -> None:
+    change = only(changes(tmp_path, [msg(Open, a=(int,), b=(int,))], [msg(Open, a=(int,))]))
+    assert (change.kind, change.old_to_new, change.new_to_old) == (
+        "field_removed",
+        "compatible",
+        "incompatible",
+    )
+
+
+def test_field_added_required_breaks(tmp_path: Path) -> None:
+    change = only(changes(tmp_path, [msg(Closed, a=(int,))], [msg(Closed, a=(int,), b=(int,))]))
+    assert (change.kind, change.location, change.old_to_new) == (
+        "field_added_required",
+        "Msg.b",
+        "breaking",
+    )
+
+
+def test_field_added_optional_is_a_warning_that_ignore_fixes(tmp_path: Path) -> None:
+    change = only(
+        changes(tmp_path, [msg(Closed, a=(int,))], [msg(Closed, a=(int,), b=(int | None, None))])
+    )
+    assert (change.kind, change.old_to_new, change.new_to_old) == (
+        "field_added_optional",
+        "compatible",
+        "incompatible",
+    )
+    assert change.ignore_suffices
+    assert 'unknown="ignore" is enough' in change.describe()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind", "verdicts"),
+    [
+        (int, str, "field_type_changed", ("breaking", "incompatible")),
+        (int, float, "field_type_widened", ("compatible", "incompatible")),
+        (float, int, "field_type_narrowed", ("breaking", "compatible")),
+        (int | None, int, "field_type_narrowed", ("breaking", "compatible")),
+        (int, int | None, "field_type_widened", ("compatible", "incompatible")),
+        (str, str | list[str], "field_type_widened", ("compatible", "incompatible")),
+    ],
+    ids=[
+        "int->str",
+        "int->float",
+        "float->int",
+        "nullable->non-null",
+        "non-null->nullable",
+        "str->str|list",
+    ],
+)
+def test_field_type_changes(
+    tmp_path: Path, old: Any, new: Any, kind: str, verdicts: tuple[str, str]
+) -> None:
+    change = only(changes(tmp_path, [msg(Closed, a=(old,))], [msg(Closed, a=(new,))]))
+    assert (change.kind, change.location) == (kind, "Msg.a")
+    assert (change.old_to_new, change.new_to_old) == verdicts
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        (Field(gt=0), Field(gt=1), "bound_narrowed"),
+        (Field(ge=0), Field(gt=0), "bound_narrowed"),
+        (Field(gt=0), Field(ge=0), "bound_widened"),
+        (Field(le=10), Field(le=5), "bound_narrowed"),
+        (Field(le=10), Field(lt=10), "bound_narrowed"),
+        (Field(le=10), Field(le=11), "bound_widened"),
+        (Field(ge=0), Field(), "bound_widened"),
+        (Field(), Field(lt=3), "bound_narrowed"),
+    ],
+    ids=[
+        "gt0->gt1",
+        "ge0->gt0",
+        "gt0->ge0",
+        "le10->le5",
+        "le10->lt10",
+        "le10->le11",
+        "ge0->none",
+        "none->lt3",
+    ],
+)
+def test_numeric_bounds(tmp_path: Path, old: Any, new: Any, kind: str) -> None:
+    change = only(
+        changes(
+            tmp_path,
+            [msg(Closed, a=(Annotated[int, old],))],
+            [msg(Closed, a=(Annotated[int, new],))],
+        )
+    )
+    assert (change.kind, change.location) == (kind, "Msg.a")
+    assert change.old_to_new == ("breaking" if kind.endswith("narrowed") else "compatible")
+    assert change.new_to_old == ("compatible" if kind.endswith("narrowed") else "incompatible")
+
+
+@pytest.mark.parametrize(
+    ("annotation", "old", "new", "kind"),
+    [
+        (str, Field(max_length=10), Field(max_length=5), "length_narrowed"),
+        (str, Field(max_length=10), Field(max_length=20), "length_widened"),
+        (str, Field(), Field(min_length=1), "length_narrowed"),
+        (list[int], Field(min_length=1), Field(), "length_widened"),
+        (list[int], Field(max_length=3), Field(max_length=2), "length_narrowed"),
+    ],
+    ids=["str max 10->5", "str max 10->20", "str min none->1", "list min 1->none", "list max 3->2"],
+)
+def test_length_bounds(tmp_path: Path, annotation: Any, old: Any, new: Any, kind: str) -> None:
+    old_model = msg(Closed, a=(Annotated[annotation, old],))
+    new_model = msg(Closed, a=(Annotated[annotation, new],))
+    change = only(changes(tmp_path, [old_model], [new_model]))
+    assert (change.kind, change.location) == (kind, "Msg.a")
+
+
+def test_enum_value_removed_and_added(tmp_path: Path) -> None:
+    old_enum = Enum("Color", {"RED": "red", "BLUE": "blue"}, type=str)  # type: ignore[misc]
+    new_enum = Enum("Color", {"RED": "red", "GREEN": "green"}, type=str)  # type: ignore[misc]
+    found = changes(tmp_path, [msg(Closed, c=(old_enum,))], [msg(Closed, c=(new_enum,))])
+    assert [(c.kind, c.location, c.old, c.new, c.old_to_new) for c in found] == [
+        ("enum_value_removed", "Color", "blue", None, "breaking"),
+        ("enum_value_added", "Color", None, "green", "compatible"),
+    ]
+
+
+def test_literal_value_removed(tmp_path: Path) -> None:
+    old_model = msg(Closed, r=(Literal["stop", "length", "error"],))
+    new_model = msg(Closed, r=(Literal["stop", "length"],))
+    change = only(changes(tmp_path, [old_model], [new_model]))
+    assert (change.kind, change.location, change.old, change.old_to_new) == (
+        "enum_value_removed",
+        "Msg.r",
+        "error",
+        "breaking",
+    )
+
+
+def test_literal_value_added_is_a_warning(tmp_path: Path) -> None:
+    change = only(
+        changes(tmp_path, [msg(Closed, r=(Literal["a"],))], [msg(Closed, r=(Literal["a", "b"],))])
+    )
+    assert (change.kind, change.new, change.old_to_new, change.new_to_old) == (
+        "enum_value_added",
+        "b",
+        "compatible",
+        "incompatible",
+    )
+
+
+def test_required_to_optional_and_back(tmp_path: Path) -> None:
+    change = only(changes(tmp_path / "a", [msg(Closed, a=(int,))], [msg(Closed, a=(int, 0))]))
+    assert (change.kind, change.old_to_new, change.new_to_old) == (
+        "required_to_optional",
+        "compatible",
+        "incompatible",
+    )
+    change = only(changes(tmp_path / "b", [msg(Closed, a=(int, 0))], [msg(Closed, a=(int,))]))
+    assert (change.kind, change.old_to_new) == ("optional_to_required", "breaking")
+
+
+def test_default_changed_breaks(tmp_path: Path) -> None:
+    change = only(changes(tmp_path, [msg(Closed, t=(float, 1.0))], [msg(Closed, t=(float, 0.7))]))
+    assert (change.kind, change.location, change.old, change.new, change.old_to_new) == (
+        "default_changed",
+        "Msg.t",
+        "1",
+        "0.7",
+        "breaking",
+    )
+
+
+def _event(tag: str) -> type[BaseModel]:
+    return type(tag.title(), (Closed,), {"__annotations__": {"kind": Literal[tag]}, "kind": tag})
+
+
+def _union(*tags: str) -> type[BaseModel]:
+    union: Any = functools.reduce(operator.or_, [_event(tag) for tag in tags])
+    return msg(Closed, e=(Annotated[union, Field(discriminator="kind")],))
+
+
+def test_discriminator_tag_removed_breaks(tmp_path: Path) -> None:
+    found = changes(tmp_path, [_union("start", "delta", "end")], [_union("start", "delta")])
+    kinds = {(c.kind, c.location, c.old_to_new) for c in found}
+    assert ("discriminator_changed", "Msg.e[end]", "breaking") in kinds
+
+
+def test_discriminator_tag_added_is_a_warning(tmp_path: Path) -> None:
+    found = changes(tmp_path, [_union("start", "delta")], [_union("start", "delta", "end")])
+    assert [(c.kind, c.location, c.old_to_new, c.new_to_old) for c in found] == [
+        ("discriminator_changed", "Msg.e[end]", "compatible", "incompatible")
+    ]
+
+
+def test_union_alternative_removed_without_a_json_type_change(tmp_path: Path) -> None:
+    a = type("A", (Closed,), {"__annotations__": {"x": int}})
+    b = type("B", (Closed,), {"__annotations__": {"y": str}})
+    found = changes(tmp_path, [msg(Closed, v=(a | b,))], [msg(Closed, v=(a,))])
+    assert ("field_type_narrowed", "Msg.v", "breaking") in {
+        (c.kind, c.location, c.old_to_new) for c in found
+    }
+
+
+def test_unknown_fields_allowed_and_forbidden(tmp_path: Path) -> None:
+    change = only(changes(tmp_path / "a", [msg(Closed, a=(int,))], [msg(Open, a=(int,))]))
+    assert (change.kind, change.old_to_new, change.new_to_old) == (
+        "unknown_fields_allowed",
+        "compatible",
+        "incompatible",
+    )
+    change = only(changes(tmp_path / "b", [msg(Open, a=(int,))], [msg(Closed, a=(int,))]))
+    assert (change.kind, change.old_to_new) == ("unknown_fields_forbidden", "breaking")
+
+
+def test_pattern_changed(tmp_path: Path) -> None:
+    old_model = msg(Closed, a=(Annotated[str, Field(pattern="^a")],))
+    new_model = msg(Closed, a=(Annotated[str, Field(pattern="^b")],))
+    change = only(changes(tmp_path, [old_model], [new_model]))
+    assert (change.kind, change.old_to_new) == ("pattern_changed", "breaking")
+
+
+def _outer_and_inner(minimum: int) -> tuple[type[BaseModel], type[BaseModel]]:
+    class Inner(Closed):
+        n: Annotated[int, Field(ge=minimum)]
+
+    class Outer(Closed):
+        i: Inner
+        j: list[Inner]
+
+    return Outer, Inner
+
+
+def test_nested_model_change_is_reported_once_under_its_name(tmp_path: Path) -> None:
+    outer_old, inner_old = _outer_and_inner(minimum=0)
+    outer_new, inner_new = _outer_and_inner(minimum=1)
+    found = changes(tmp_path, [outer_old, inner_old], [outer_new, inner_new])
+    assert [(c.kind, c.location) for c in found] == [("bound_narrowed", "Inner.n")]
+
+
+def test_list_items_are_compared(tmp_path: Path) -> None:
+    old_model = msg(Closed, ids=(list[Annotated[int, Field(ge=0)]],))
+    new_model = msg(Closed, ids=(list[Annotated[int, Field(ge=1)]],))
+    change = only(changes(tmp_path, [old_model], [new_model]))
+    assert (change.kind, change.location) == ("bound_narrowed", "Msg.ids[]")
+
+
+def test_bundle_without_index(tmp_path: Path) -> None:
+    old = write(tmp_path / "old", msg(Closed, a=(int,)), index=False)
+    new = write(tmp_path / "new", msg(Closed, a=(str,)), index=False)
+    assert [c.kind for c in compare_bundles(old, new).changes] == ["field_type_changed"]
+
+
+def test_report_exit_status_and_json(tmp_path: Path) -> None:
+    old = write(tmp_path / "old", msg(Closed, a=(int,)))
+    widened = write(tmp_path / "widened", msg(Closed, a=(int,), b=(int | None, None)))
+    report = compare_bundles(old, widened)
+    assert report.exit_status() == 0
+    assert report.exit_status(strict=True) == 1
+    assert report.to_json()["warnings"] == 1
+    assert report.lines()[-1].startswith("1 change(s): 0 breaking")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sagellm_protocol", "compat", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cli_exit_codes(tmp_path: Path) -> None:
+    old = write(tmp_path / "old", msg(Closed, a=(int,)))
+    narrowed = write(tmp_path / "narrowed", msg(Closed, a=(Annotated[int, Field(ge=0)],)))
+    widened = write(tmp_path / "widened", msg(Closed, a=(int,), b=(int | None, None)))
+    assert _cli(str(old), str(old)).returncode == 0
+    result = _cli(str(old), str(narrowed))
+    assert result.returncode == 1
+    assert "BREAKING Msg.a: bound narrowed (none -> >= 0)" in result.stdout
+    result = _cli(str(old), str(widened))
+    assert result.returncode == 0
+    assert "WARNING  Msg.b: field added optional" in result.stdout
+    assert _cli(str(old), str(widened), "--strict").returncode == 1
+    result = _cli(str(old), str(narrowed), "--json")
+    assert json.loads(result.stdout)["breaking"] == 1
+
+
+def test_cli_missing_directory(tmp_path: Path) -> None:
+    result = _cli(str(tmp_path / "nope"), str(tmp_path))
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip() == f"sagellm-protocol: error: {tmp_path / 'nope'}: no such directory"
+    )
+    assert "Traceback" not in result.stderr
+
+
+# --- the acceptance scenario on a scratch copy of this package's own bundle ------------------
+
+
+def _scratch(tmp_path: Path, edit: Any) -> Path:
+    copy = tmp_path / "scratch"
+    copy.mkdir()
+    for source in BUNDLE.glob("*.json"):
+        (copy / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    edit(copy)
+    return copy
+
+
+def _edit(directory: Path, name: str, change: Any) -> None:
+    path = directory / f"{name}.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    change(schema)
+    path.write_text(json.dumps(schema), encoding="utf-8")
+
+
+SCRATCH_EDITS: list[tuple[str, Any, int, str]] = [
+    (
+        "remove a field",
+        lambda d: _edit(d, "Request", lambda s: s["properties"].pop("top_p")),
+        1,
+        "BREAKING Request.top_p: field removed",
+    ),
+    (
+        "add a required field",
+        lambda d: _edit(
+            d,
+            "Request",
+            lambda s: (
+                s["properties"].update(priority={"type": "integer"}),
+                s["required"].append("priority"),
+            ),
+        ),
+        1,
+        "BREAKING Request.priority: field added required",
+    ),
+    (
+        "narrow a range",
+        lambda d: _edit(
+            d, "ChatCompletionRequest", lambda s: s["properties"]["n"].update(maximum=64)
+        ),
+        1,
+        "BREAKING ChatCompletionRequest.n: bound narrowed (<= 128 -> <= 64)",
+    ),
+    (
+        "remove an enum value",
+        lambda d: _edit(
+            d, "KVAllocateParams", lambda s: s["$defs"]["KVDType"]["enum"].remove("fp8")
+        ),
+        1,
+        "BREAKING KVDType: enum value removed (fp8)",
+    ),
+    (
+        "add an optional field",
+        lambda d: _edit(
+            d,
+            "Request",
+            lambda s: s["properties"].update(
+                priority={"anyOf": [{"type": "integer"}, {"type": "null"}], "default": None}
+            ),
+        ),
+        0,
+        "WARNING  Request.priority: field added optional (priority); new sender -> old receiver: "
+        'an old receiver rejects it (decoding with unknown="ignore" is enough)',
+    ),
+    (
+        "widen a range",
+        lambda d: _edit(
+            d, "ChatCompletionRequest", lambda s: s["properties"]["n"].update(maximum=256)
+        ),
+        0,
+        "WARNING  ChatCompletionRequest.n: bound widened (<= 128 -> <= 256)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "edit", "status", "line"), SCRATCH_EDITS, ids=[e[0] for e in SCRATCH_EDITS]
+)
+def test_scratch_copy_of_the_bundle(
+    tmp_path: Path, what: str, edit: Any, status: int, line: str
+) -> None:
+    scratch = _scratch(tmp_path, edit)
+    result = _cli(str(BUNDLE), str(scratch))
+    assert result.returncode == status, result.stdout
+    assert any(output.startswith(line) for output in result.stdout.splitlines()), result.stdout
