@@ -10,8 +10,13 @@ help: ## list the targets
 setup: ## create or update .venv (main interpreter, package + dev tools)
 	$(PYTHON) scripts/matrix.py setup
 
-demo: setup ## run the example: messages, a rejected input, its Error and HTTP status
+demo: setup ## run the examples: messages and errors, a mock request round trip, a traffic check
 	$(VENV_PY) examples/basic_usage.py
+	@echo
+	$(VENV_PY) -m sagellm_protocol demo
+	@echo
+	@echo "== validate examples/traffic.jsonl (5 messages are invalid on purpose, so exit status 1)"
+	$(VENV_PY) -m sagellm_protocol validate examples/traffic.jsonl || [ $$? -eq 1 ]
 
 test: ## lint, type checks, Level-0 checks and the test suite on every CPython 3.10-3.13 found
 	$(PYTHON) scripts/matrix.py test

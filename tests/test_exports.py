@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import operator
+import pkgutil
 import typing
 from enum import Enum
 
@@ -123,24 +124,24 @@ def test_submodules_export_the_same_objects(module: str, names: list[str]) -> No
         assert getattr(submodule, name) is getattr(sagellm_protocol, name), name
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        "types",
-        "errors",
-        "timestamps",
-        "kv_hooks",
-        "openai_types",
-        "registry",
-        "testing",
-        "_fields",
-        "_base",
-    ],
+MODULES = sorted(
+    info.name
+    for info in pkgutil.walk_packages(sagellm_protocol.__path__, "sagellm_protocol.")
+    if not info.name.endswith("__main__")
 )
-def test_every_module_all_names_exist(module: str) -> None:
-    submodule = importlib.import_module(f"sagellm_protocol.{module}")
+
+
+def test_the_package_has_the_expected_modules() -> None:
+    assert {"sagellm_protocol.codec", "sagellm_protocol.testing.strategies"} <= set(MODULES)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_module_declares_all_and_defines_it(module: str) -> None:
+    submodule = importlib.import_module(module)
+    assert isinstance(submodule.__all__, list), module
     for name in submodule.__all__:
         assert hasattr(submodule, name), f"{module}.{name}"
+        assert not name.startswith("_") or name == "__version__", f"{module}.{name}"
 
 
 def test_event_aliases_are_the_same_classes() -> None:

@@ -7,6 +7,11 @@ Subcommands:
 * ``compat OLD_DIR NEW_DIR [--json] [--strict]`` compares two bundles; exit 1 when a change
   breaks old sender -> new receiver (with ``--strict``, also on new sender -> old receiver
   warnings).
+* ``validate [--type T] FILE|-`` checks recorded traffic (a JSON object or array, JSON lines, or
+  an SSE stream): one line per problem, ``FILE:LINE: Type.param: code: message``, then a
+  summary; exit 1 if any message is invalid.
+* ``demo`` runs a request through the MockEngine and shows the stream, the Response, the
+  OpenAI-shaped result and the Metrics.
 * ``version`` prints the package and protocol versions.
 
 Usage errors and unreadable input end with a one-line message and exit status 2. Not imported
@@ -71,6 +76,95 @@ def _cmd_compat(args: argparse.Namespace) -> int:
     return report.exit_status(strict=args.strict)
 
 
+def _read_input(source: str) -> tuple[str, str]:
+    """(name to report, text) of a file or of standard input (``-``)."""
+    if source == "-":
+        data = sys.stdin.buffer.read()
+        name = "<stdin>"
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise _UsageError(f"{source}: no such file")
+        if path.is_dir():
+            raise _UsageError(f"{source}: is a directory, not a file")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise _UsageError(f"{source}: cannot be read ({exc.strerror})") from None
+        name = source
+    try:
+        return name, data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _UsageError(f"{name}: is not UTF-8 text") from None
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from ._traffic import check, known_types, read_messages
+
+    if args.type is not None and args.type not in known_types():
+        raise _UsageError(f"unknown --type {args.type!r}; known types: {', '.join(known_types())}")
+    name, text = _read_input(args.file)
+    messages = read_messages(text)
+    invalid = 0
+    for message in messages:
+        finding = check(message, args.type)
+        if not finding.errors:
+            continue
+        invalid += 1
+        for error in finding.errors:
+            where = ".".join(part for part in (finding.type_name, error.param) if part)
+            rule = error.message
+            if error.param and rule.startswith(f"{error.param}: "):
+                rule = rule[len(error.param) + 2 :]
+            print(f"{name}:{message.line}: {where or 'message'}: {error.code.value}: {rule}")
+    print(f"{len(messages)} messages, {invalid} invalid")
+    return EXIT_FAILED if invalid else EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .openai_compat import to_chat_completion
+    from .sse import encode_event
+    from .streaming import StreamAssembler
+    from .testing import MockEngine
+    from .types import Request
+
+    request = Request(
+        request_id="req-demo-1",
+        trace_id="trace-demo-1",
+        model="mock-7b",
+        prompt="Explain the protocol in one sentence.",
+        max_tokens=args.max_tokens,
+        stream=True,
+        temperature=0.7,
+    )
+    engine = MockEngine(seed=args.seed)
+    print("== Request")
+    print(request.model_dump_json(exclude_none=True))
+    print("\n== Stream (server-sent events)")
+    assembler = StreamAssembler()
+    for event in engine.stream(request):
+        assembler.add(event)
+        sys.stdout.write(encode_event(event).decode("utf-8"))
+    response = assembler.response()
+    print("== Response (assembled from the stream)")
+    print(response.model_dump_json(exclude_none=True, exclude={"metrics"}))
+    print("\n== OpenAI chat.completion")
+    print(
+        to_chat_completion(
+            response, model=request.model, prompt_tokens=assembler.prompt_tokens or 0
+        ).model_dump_json(exclude_none=True)
+    )
+    print("\n== Metrics")
+    metrics = response.metrics
+    tpot, tbt = metrics.tpot_ms or 0.0, metrics.tbt_ms or 0.0
+    print(f"  TTFT {metrics.ttft_ms:.1f} ms, TPOT {tpot:.1f} ms, TBT {tbt:.1f} ms")
+    print(
+        f"  throughput {metrics.throughput_tps:.1f} tokens/s, "
+        f"{len(response.output_tokens)} tokens, peak memory {metrics.peak_mem_mb} MB"
+    )
+    return EXIT_OK
+
+
 def _cmd_version(args: argparse.Namespace) -> int:
     del args
     print(f"sagellm-protocol {__version__} (protocol {PROTOCOL_VERSION})")
@@ -110,6 +204,35 @@ def build_parser() -> argparse.ArgumentParser:
     compat.add_argument("--json", action="store_true", help="print the report as JSON")
     compat.add_argument("--strict", action="store_true", help="let warnings fail too")
     compat.set_defaults(handler=_cmd_compat)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check recorded traffic against the contract",
+        description=(
+            "Check every message of FILE (or standard input: -), given as a JSON object, a JSON "
+            "array, JSON lines or a server-sent events stream. Each message is checked as --type, "
+            "or as the type it is detected to be. Exit 1 if any message is invalid."
+        ),
+    )
+    validate.add_argument("file", metavar="FILE", help="the input file, or - for standard input")
+    validate.add_argument(
+        "--type", metavar="T", help="message type name, e.g. Request or StreamEvent"
+    )
+    validate.set_defaults(handler=_cmd_validate)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run a request through the mock engine",
+        description=(
+            "Run a Request through the MockEngine: the stream, the Response, the OpenAI result "
+            "and the Metrics."
+        ),
+    )
+    demo.add_argument("--seed", type=int, default=1, help="MockEngine seed (default 1)")
+    demo.add_argument(
+        "--max-tokens", type=int, default=24, help="max_tokens of the request (default 24)"
+    )
+    demo.set_defaults(handler=_cmd_demo)
 
     version = commands.add_parser(
         "version", help="print the package and protocol versions", description="Print the versions."

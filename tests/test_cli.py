@@ -1,0 +1,225 @@
+"""The command line, run as a user runs it: subprocesses, exit codes, output, standard input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sagellm_protocol import Request, Response, StreamEventDelta, encode
+from sagellm_protocol import _traffic as traffic
+from sagellm_protocol.sse import encode_event
+from sagellm_protocol.streaming import split_response
+from sagellm_protocol.testing import example
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "traffic.jsonl"
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "sagellm_protocol", *args],
+        input=stdin.decode() if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def test_version() -> None:
+    result = run("version")
+    assert (result.returncode, result.stdout) == (0, "sagellm-protocol 0.1.0 (protocol 0.1)\n")
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["schema"], ["compat"], ["validate"], ["demo"], ["version"]]
+)
+def test_help(command: list[str]) -> None:
+    result = run(*command, "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: sagellm-protocol")
+
+
+def test_no_command_is_a_usage_error() -> None:
+    result = run()
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+
+
+SAMPLE_REPORT = [
+    f"{SAMPLE}:9: Request.max_tokens: invalid_argument: must be greater than 0",
+    f"{SAMPLE}:20: Request.temperatur: invalid_argument: "
+    "is not a field of this message (unknown fields are rejected)",
+    f"{SAMPLE}:30: StreamEventDelta.chunk_tokens[0]: invalid_argument: "
+    "must be greater than or equal to 0",
+    f"{SAMPLE}:39: ChatCompletionUsage.total_tokens: invalid_argument: "
+    "must equal prompt_tokens + completion_tokens",
+    f"{SAMPLE}:47: Request.stream: invalid_argument: must be a boolean (true or false)",
+    "47 messages, 5 invalid",
+]
+
+
+def test_validate_the_sample_traffic() -> None:
+    result = run("validate", str(SAMPLE))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == SAMPLE_REPORT
+
+
+def test_validate_from_standard_input() -> None:
+    result = run("validate", "-", stdin=SAMPLE.read_bytes())
+    assert result.returncode == 1
+    assert (
+        result.stdout.splitlines()[0]
+        == "<stdin>:9: Request.max_tokens: invalid_argument: must be greater than 0"
+    )
+
+
+def test_a_valid_json_object(tmp_path: Path) -> None:
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(example(Request).model_dump(exclude_none=True), indent=2))
+    result = run("validate", str(path))
+    assert (result.returncode, result.stdout) == (0, "1 messages, 0 invalid\n")
+
+
+def test_a_json_array_reports_element_lines(tmp_path: Path) -> None:
+    good = example(Request).model_dump(exclude_none=True)
+    path = tmp_path / "requests.json"
+    path.write_text(
+        "[\n" + json.dumps(good) + ",\n\n" + json.dumps({**good, "max_tokens": -1}) + "\n]\n"
+    )
+    result = run("validate", str(path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{path}:4: Request.max_tokens: invalid_argument: must be greater than 0",
+        "2 messages, 1 invalid",
+    ]
+
+
+def test_an_sse_stream_reports_frame_lines(tmp_path: Path) -> None:
+    events = split_response(example(Response), tokens_per_delta=1)
+    wire = b"".join(encode_event(event) for event in events)
+    bad = wire.replace(b'"chunk_tokens":[17]', b'"chunk_tokens":[-17]')
+    path = tmp_path / "stream.sse"
+    path.write_bytes(b": a comment\n" + bad + b"data: [DONE]\n\n")
+    result = run("validate", str(path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{path}:8: StreamEventDelta.chunk_tokens[0]: invalid_argument: "
+        "must be greater than or equal to 0",
+        "4 messages, 1 invalid",
+    ]
+
+
+def test_an_event_line_that_disagrees_is_reported(tmp_path: Path) -> None:
+    frame = encode_event(example(StreamEventDelta)).replace(b"event: delta", b"event: end")
+    path = tmp_path / "stream.sse"
+    path.write_bytes(frame)
+    result = run("validate", str(path))
+    assert result.stdout.splitlines()[0].startswith(
+        f"{path}:1: StreamEventDelta.event: invalid_argument: the event: line"
+    )
+
+
+def test_type_is_forced_with_type(tmp_path: Path) -> None:
+    path = tmp_path / "delta.json"
+    path.write_bytes(encode(example(StreamEventDelta)))
+    assert run("validate", "--type", "StreamEventDelta", str(path)).returncode == 0
+    assert run("validate", "--type", "StreamEvent", str(path)).returncode == 0
+    result = run("validate", "--type", "Request", str(path))
+    assert result.returncode == 1
+    assert (
+        f"{path}:1: Request.request_id" not in result.stdout
+    )  # ids are fine; other fields are not
+    assert (
+        f"{path}:1: Request.event: invalid_argument: is not a field of this message"
+        in result.stdout
+    )
+
+
+def test_closest_type_is_reported_when_none_fits(tmp_path: Path) -> None:
+    path = tmp_path / "almost.jsonl"
+    path.write_text(
+        json.dumps({**example(Request).model_dump(exclude_none=True), "max_tokens": 0}) + "\n"
+    )
+    result = run("validate", str(path))
+    assert (
+        result.stdout.splitlines()[0]
+        == f"{path}:1: Request.max_tokens: invalid_argument: must be greater than 0"
+    )
+
+
+def test_invalid_json_lines_are_messages_too(tmp_path: Path) -> None:
+    path = tmp_path / "broken.jsonl"
+    path.write_text(encode(example(Request)).decode() + "\n{not json\n")
+    result = run("validate", str(path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0].startswith(
+        f"{path}:2: message: invalid_argument: the message is not valid JSON"
+    )
+    assert result.stdout.splitlines()[-1] == "2 messages, 1 invalid"
+
+
+def test_ambiguous_messages_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(traffic, "_NON_EVENT_TYPES", ["Request", "Request"])
+    finding = traffic.check(traffic.Message(1, encode(example(Request)).decode()))
+    assert finding.type_name is None
+    assert [e.message for e in finding.errors] == [
+        "the message is valid as several types (Request, Request); name one with --type"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        (lambda p: None, "no such file"),
+        (lambda p: p.mkdir(), "is a directory, not a file"),
+        (lambda p: p.write_bytes(b'{"prompt": "\xff"}'), "is not UTF-8 text"),
+    ],
+    ids=["missing", "directory", "not UTF-8"],
+)
+def test_unreadable_input_is_a_one_line_error(tmp_path: Path, setup: object, expected: str) -> None:
+    path = tmp_path / "input"
+    setup(path)  # type: ignore[operator]
+    result = run("validate", str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == f"sagellm-protocol: error: {path}: {expected}"
+
+
+def test_unknown_type_name_is_a_usage_error() -> None:
+    result = run("validate", "--type", "Nope", str(SAMPLE))
+    assert result.returncode == 2
+    assert "unknown --type 'Nope'" in result.stderr
+
+
+def test_empty_input_has_no_messages() -> None:
+    result = run("validate", "-", stdin=b"\n\n")
+    assert (result.returncode, result.stdout) == (0, "0 messages, 0 invalid\n")
+
+
+def test_demo_shows_the_round_trip() -> None:
+    result = run("demo")
+    assert result.returncode == 0
+    sections = [
+        "== Request",
+        "== Stream (server-sent events)",
+        "== Response",
+        "== OpenAI",
+        "== Metrics",
+    ]
+    assert all(section in result.stdout for section in sections)
+    assert "event: start" in result.stdout
+    assert "event: end" in result.stdout
+    assert "TTFT" in result.stdout
+
+
+def test_demo_is_deterministic_for_a_seed() -> None:
+    # Everything before the OpenAI result (whose "created" is the current time) repeats.
+    first, second = run("demo", "--seed", "3").stdout, run("demo", "--seed", "3").stdout
+    assert first.split("== OpenAI")[0] == second.split("== OpenAI")[0]
+    assert first.split("== OpenAI")[0] != run("demo", "--seed", "4").stdout.split("== OpenAI")[0]
