@@ -223,3 +223,17 @@ def test_demo_is_deterministic_for_a_seed() -> None:
     first, second = run("demo", "--seed", "3").stdout, run("demo", "--seed", "3").stdout
     assert first.split("== OpenAI")[0] == second.split("== OpenAI")[0]
     assert first.split("== OpenAI")[0] != run("demo", "--seed", "4").stdout.split("== OpenAI")[0]
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["[" * 50_000 + "]" * 50_000, '{"a":' * 50_000 + "1" + "}" * 50_000, "[" + "[" * 50_000 + "\n"],
+    ids=["deep array", "deep object", "deep unfinished array"],
+)
+def test_deeply_nested_input_is_reported_not_crashed_on(tmp_path: Path, content: str) -> None:
+    # Found by `make fuzz`: format detection once used a recursive parser.
+    path = tmp_path / "deep.json"
+    path.write_text(content)
+    result = run("validate", str(path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-1] == "1 messages, 1 invalid"

@@ -52,18 +52,23 @@ def read_messages(text: str) -> list[Message]:
         return []
     if _SSE_FIELD.match(first):
         return list(_sse_messages(text))
+    start = len(text) - len(text.lstrip())
+    whole = Message(_line_of(text, start), text.strip())
     try:
-        value = json.loads(text)
+        value = from_json(text)  # pydantic-core's parser: bounded nesting, no recursion error
     except ValueError:
-        return [
+        lines = [
             Message(number, line.strip())
             for number, line in enumerate(text.splitlines(), start=1)
             if line.strip()
         ]
+        return lines if len(lines) > 1 else [whole]
     if isinstance(value, list):
-        return list(_array_messages(text))
-    start = len(text) - len(text.lstrip())
-    return [Message(_line_of(text, start), text.strip())]
+        try:
+            return list(_array_messages(text))
+        except (ValueError, RecursionError):  # an element too deep to locate: one message
+            return [whole]
+    return [whole]
 
 
 def _line_of(text: str, offset: int) -> int:
