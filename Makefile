@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV_PY := .venv/bin/python
 
-.PHONY: help setup demo test lint format typecheck level0 schema compat clean
+.PHONY: help setup demo test lint format typecheck level0 schema compat fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,10 @@ compat: setup ## compare the current bundle with the last released one
 	$(VENV_PY) -m sagellm_protocol compat \
 		src/sagellm_protocol/schemas/releases/$$(ls src/sagellm_protocol/schemas/releases | sort -V | tail -1) \
 		src/sagellm_protocol/schemas/v0.1
+
+fuzz: setup ## 100,000 hostile inputs through every decode path, and decode cost by size (not in CI)
+	$(VENV_PY) scripts/fuzz.py run --cases 100000
+	$(VENV_PY) benchmarks/decode_scaling.py
 
 clean: ## remove virtual environments and caches
 	rm -rf .venv .venvs build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, Literal, TypeAlias, TypeVar, overload
@@ -31,17 +32,22 @@ from typing import Any, Literal, TypeAlias, TypeVar, overload
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, from_json
 
-from .errors import ProtocolError, errors_from_details
+from .errors import ProtocolError, errors_from_details, field_error
+from .limits import MAX_MESSAGE_SIZE
 from .registry import STREAM_EVENT_TYPES
 from .types import StreamEvent
 
-__all__ = ["PROTOCOL_VERSION_HEADER", "UnknownFields", "decode", "encode"]
+__all__ = ["PROTOCOL_VERSION_HEADER", "DuplicateKeys", "UnknownFields", "decode", "encode"]
 
 PROTOCOL_VERSION_HEADER = "X-SageLLM-Protocol-Version"
 """HTTP header in which a peer announces the contract version it speaks (e.g. ``0.1``)."""
 
 UnknownFields = Literal["forbid", "ignore"]
 """What ``decode`` does with a field the message type does not have."""
+
+DuplicateKeys = Literal["last", "reject"]
+"""What ``decode`` does with a JSON object that has a key twice: keep the last value, as
+pydantic-core does everywhere in the stack, or refuse the message."""
 
 M = TypeVar("M", bound=BaseModel)
 JsonInput: TypeAlias = bytes | bytearray | memoryview | str | Mapping[str, Any]
@@ -60,6 +66,8 @@ def decode(  # type: ignore[overload-overlap]
     *,
     unknown: UnknownFields = "forbid",
     ignored: list[str] | None = None,
+    max_size: int = MAX_MESSAGE_SIZE,
+    duplicate_keys: DuplicateKeys = "last",
 ) -> M: ...
 
 
@@ -70,6 +78,8 @@ def decode(
     *,
     unknown: UnknownFields = "forbid",
     ignored: list[str] | None = None,
+    max_size: int = MAX_MESSAGE_SIZE,
+    duplicate_keys: DuplicateKeys = "last",
 ) -> StreamEvent: ...
 
 
@@ -79,15 +89,33 @@ def decode(
     *,
     unknown: UnknownFields = "forbid",
     ignored: list[str] | None = None,
+    max_size: int = MAX_MESSAGE_SIZE,
+    duplicate_keys: DuplicateKeys = "last",
 ) -> Any:
     """Decode ``data`` into a validated ``message_type`` (a message class or ``StreamEvent``).
 
     ``data`` is JSON text (bytes or str) or an already parsed mapping. Raises
     ``ProtocolError`` for malformed JSON, a wrong type or a broken rule, listing every
     problem with its ``param`` path. ``unknown`` and ``ignored``: see the module docstring.
+
+    JSON text longer than ``max_size`` bytes (default ``limits.MAX_MESSAGE_SIZE``, 16 MiB) is
+    refused before it is parsed. ``duplicate_keys="reject"`` refuses an object with a key
+    twice (every such key reported with its path); the default keeps the last value, as
+    pydantic-core does, so every component of the stack reads a message the same way. The
+    check costs a second parse: use it at an edge that faces other JSON parsers.
     """
     if unknown not in ("forbid", "ignore"):
         raise ValueError(f"unknown must be 'forbid' or 'ignore', not {unknown!r}")
+    if type(data) is bytes:
+        if len(data) > max_size:
+            raise _too_large(max_size)
+    elif not isinstance(data, Mapping):
+        _check_size(data, max_size)
+    if duplicate_keys != "last":
+        if duplicate_keys != "reject":
+            raise ValueError(f"duplicate_keys must be 'last' or 'reject', not {duplicate_keys!r}")
+        if not isinstance(data, Mapping):
+            _refuse_duplicate_keys(data)
     try:
         if message_type is StreamEvent:
             return _decode_event(data)
@@ -118,6 +146,66 @@ def encode(message: BaseModel) -> bytes:
 
 
 # --- internals -------------------------------------------------------------------------------
+
+
+def _too_large(max_size: int) -> ProtocolError:
+    return ProtocolError.invalid(f"the message is larger than the size limit of {max_size} bytes")
+
+
+def _check_size(data: Any, max_size: int) -> None:
+    if isinstance(data, str):
+        # A character is 1 to 4 bytes in UTF-8; count the bytes only when it can matter.
+        if len(data) > max_size or (
+            len(data) * 4 > max_size and len(data.encode("utf-8", "surrogatepass")) > max_size
+        ):
+            raise _too_large(max_size)
+    elif isinstance(data, (bytearray, memoryview)) and len(data) > max_size:
+        raise _too_large(max_size)
+
+
+class _Object(dict[str, Any]):
+    """A parsed JSON object that remembers which of its keys came more than once."""
+
+    duplicates: list[str]
+
+
+def _collect_pairs(pairs: list[tuple[str, Any]]) -> _Object:
+    parsed = _Object()
+    parsed.duplicates = []
+    for key, value in pairs:
+        if key in parsed and key not in parsed.duplicates:
+            parsed.duplicates.append(key)
+        parsed[key] = value
+    return parsed
+
+
+_DUPLICATE_RULE = "appears twice in one object (duplicate keys are refused)"
+
+
+def _refuse_duplicate_keys(data: Any) -> None:
+    """ProtocolError naming every key that comes twice in one object (by its path)."""
+    text = bytes(data) if isinstance(data, (bytearray, memoryview)) else data
+    try:
+        parsed = json.loads(text, object_pairs_hook=_collect_pairs)
+    except (ValueError, RecursionError):
+        return  # not JSON this parser can read: validation reports what is wrong with it
+    problems = []
+    pending: list[tuple[Any, str]] = [(parsed, "")]
+    while pending:
+        value, path = pending.pop()
+        if isinstance(value, _Object):
+            problems += [
+                field_error(f"{path}.{key}" if path else key, _DUPLICATE_RULE)
+                for key in value.duplicates
+            ]
+            children = [(item, f"{path}.{key}" if path else key) for key, item in value.items()]
+        elif isinstance(value, list):
+            children = [(item, f"{path}[{index}]") for index, item in enumerate(value)]
+        else:
+            continue
+        pending.extend(reversed(children))
+    if problems:
+        raise ProtocolError(problems)
 
 
 def _validator(message_type: Any) -> Any:

@@ -25,7 +25,9 @@ __all__ = [
     "ErrorCode",
     "ErrorCodeInfo",
     "ProtocolError",
+    "bounded",
     "errors_from_details",
+    "field_error",
 ]
 
 
@@ -160,8 +162,24 @@ MAX_PARAM_LENGTH = 1024
 _MAX_SHOWN_PATH = 120  # a path quoted in a message is cut shorter still
 
 
-def _bounded(path: str, limit: int) -> str:
+def bounded(path: str, limit: int) -> str:
+    """``path`` cut to ``limit`` characters (ending with "…" when cut), for error text."""
     return path if len(path) <= limit else path[: limit - 1] + "…"
+
+
+def field_error(param: str | None, rule: str) -> Error:
+    """An ``invalid_argument`` Error for the field at ``param`` (None: the whole message).
+
+    The message is ``"<param>: <rule>"`` (``"the message <rule>"`` without a param); the path
+    is cut to ``MAX_PARAM_LENGTH`` in ``param`` and shorter in the message.
+    """
+    if param is None:
+        return Error(code=ErrorCode.INVALID_ARGUMENT, message=f"the message {rule}")
+    return Error(
+        code=ErrorCode.INVALID_ARGUMENT,
+        message=f"{bounded(param, _MAX_SHOWN_PATH)}: {rule}",
+        param=bounded(param, MAX_PARAM_LENGTH),
+    )
 
 
 def _root_for_title(title: str) -> Any:
@@ -199,9 +217,7 @@ def errors_from_details(problems: Iterable[ErrorDetails], root: Any) -> list[Err
             continue
         if shallow:
             merged[param] = len(converted)
-        message = f"{_bounded(param, _MAX_SHOWN_PATH)}: {rule}" if param else f"the message {rule}"
-        shown_param = None if param is None else _bounded(param, MAX_PARAM_LENGTH)
-        converted.append(Error(code=ErrorCode.INVALID_ARGUMENT, message=message, param=shown_param))
+        converted.append(field_error(param, rule))
     return converted
 
 

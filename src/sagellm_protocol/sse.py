@@ -19,6 +19,7 @@ import re
 
 from .codec import decode, encode
 from .errors import Error, ProtocolError
+from .limits import MAX_MESSAGE_SIZE
 from .types import StreamEvent
 
 __all__ = ["DONE_FRAME", "SSE_MEDIA_TYPE", "SSEDecoder", "encode_event"]
@@ -51,10 +52,13 @@ class SSEDecoder:
     ``feed(chunk)`` returns the events completed by ``chunk`` (possibly none); ``close()``
     ends the stream and raises ``ProtocolError`` if a frame is unfinished. A malformed frame
     raises ``ProtocolError`` whose messages name the frame number (counted from 1). After
-    ``data: [DONE]``, ``done`` is true and any further event is an error.
+    ``data: [DONE]``, ``done`` is true and any further event is an error. A frame (or a line)
+    longer than ``max_frame_size`` bytes is refused rather than buffered.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_frame_size: int = MAX_MESSAGE_SIZE) -> None:
+        self._max_frame_size = max_frame_size
+        self._frame_size = 0  # bytes of data lines in the current frame
         self._buffer = bytearray()
         self._scanned = 0  # bytes of the buffer already searched for a line end
         self._skip_line_feed = False  # the last line ended with CR: a following LF belongs to it
@@ -101,6 +105,10 @@ class SSEDecoder:
         if line_start:
             del buffer[:line_start]
         self._scanned = len(buffer)
+        if len(buffer) > self._max_frame_size:
+            raise self._frame_error(
+                f"a line is longer than the limit of {self._max_frame_size} bytes"
+            )
         return events
 
     def close(self) -> list[StreamEvent]:
@@ -129,6 +137,9 @@ class SSEDecoder:
             value = value[1:]
         self._frame_open = True
         if name == "data":
+            self._frame_size += len(raw)
+            if self._frame_size > self._max_frame_size:
+                raise self._frame_error(f"larger than the limit of {self._max_frame_size} bytes")
             self._data.append(value)
         elif name == "event":
             self._event_type = value
@@ -145,7 +156,7 @@ class SSEDecoder:
             return None
         self.frames += 1
         data, event_type = self._data, self._event_type
-        self._data, self._event_type, self._frame_open = [], None, False
+        self._data, self._event_type, self._frame_open, self._frame_size = [], None, False, 0
         if not data:
             return None  # a frame without data (only id:, retry: or event:) carries no event
         text = "\n".join(data)
