@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 from collections.abc import Callable
 from typing import Any
@@ -39,10 +41,8 @@ from sagellm_protocol.sse import DONE_FRAME
 from sagellm_protocol.streaming import split_response
 from sagellm_protocol.testing import example, example_data
 
-try:  # newer openai releases ship their own fork of httpx
-    import httpx2 as http
-except ImportError:  # pragma: no cover - depends on the installed openai
-    import httpx as http  # type: ignore[no-redef]
+# Newer openai releases use their own fork of httpx (httpx2); older ones use httpx.
+http = importlib.import_module("httpx2" if importlib.util.find_spec("httpx2") else "httpx")
 
 Handler = Callable[[Any], Any]
 
