@@ -36,9 +36,10 @@ level0: setup ## the Level-0 dependency rule and the snake_case field check
 	$(VENV_PY) scripts/verify_level0.py
 	$(VENV_PY) scripts/check_field_names.py
 
-schema: setup ## regenerate the JSON Schema bundle and the golden vectors from the models
+schema: setup ## regenerate the schema bundle, the golden vectors and the protocol doc from the models
 	$(VENV_PY) -m sagellm_protocol schema --out src/sagellm_protocol/schemas/v0.1
 	$(VENV_PY) scripts/gen_vectors.py
+	$(VENV_PY) scripts/gen_docs.py
 
 compat: setup ## compare the current bundle with the last released one
 	$(VENV_PY) -m sagellm_protocol compat \

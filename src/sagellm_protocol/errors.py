@@ -65,8 +65,11 @@ class ErrorCodeInfo(NamedTuple):
     """Transport mapping of one error code."""
 
     http_status: int
+    """The HTTP status a gateway answers with, e.g. 400."""
     grpc_status: str
+    """The gRPC status name (a ``grpc.StatusCode`` member name), e.g. ``INVALID_ARGUMENT``."""
     retryable: bool
+    """Whether retrying the same request may succeed."""
 
 
 ERROR_CODE_TABLE: Mapping[ErrorCode, ErrorCodeInfo] = types.MappingProxyType(
