@@ -201,3 +201,38 @@ def test_enum_member_equals_its_value(enum: type[Enum], name: str, value: str) -
     member = enum[name]
     assert operator.eq(member, value)  # a str enum member compares equal to its value
     assert enum(value) is member
+
+
+def _modules_loaded_by(statement: str) -> set[str]:
+    import json
+    import subprocess
+    import sys
+
+    probe = f"import json, sys\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True
+    )
+    return set(json.loads(result.stdout))
+
+
+def test_importing_the_package_stays_cheap() -> None:
+    loaded = _modules_loaded_by("import sagellm_protocol")
+    for heavy in (
+        "sagellm_protocol.cli",
+        "sagellm_protocol.schema",
+        "sagellm_protocol.compat",
+        "sagellm_protocol.openai_compat",
+        "sagellm_protocol.metrics",
+        "sagellm_protocol.testing",
+        "argparse",
+        "hypothesis",
+    ):
+        assert heavy not in loaded, heavy
+
+
+def test_the_testing_kit_does_not_need_hypothesis() -> None:
+    loaded = _modules_loaded_by(
+        "import sagellm_protocol.testing as kit; kit.MockEngine(); kit.example"
+    )
+    assert "hypothesis" not in loaded
+    assert "sagellm_protocol.testing.strategies" not in loaded
