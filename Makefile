@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV_PY := .venv/bin/python
 
-.PHONY: help setup demo test lint format typecheck level0 schema compat fuzz clean
+.PHONY: help setup demo test lint format typecheck level0 schema compat fuzz bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ fuzz: setup ## 100,000 hostile inputs through every decode path, and decode cost
 	$(VENV_PY) scripts/fuzz.py run --cases 100000
 	$(VENV_PY) benchmarks/decode_scaling.py
 
+bench: ## ours against the original package and msgspec, side by side; writes docs/performance.md
+	$(PYTHON) benchmarks/run.py
+
 clean: ## remove virtual environments and caches
-	rm -rf .venv .venvs build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf .venv .venvs .bench build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

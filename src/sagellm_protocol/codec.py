@@ -24,18 +24,17 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, Literal, TypeAlias, TypeVar, overload
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic_core import PydanticSerializationError, from_json
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError, SchemaValidator, from_json
 
+from ._fields import with_core_metadata_checks
 from .errors import ProtocolError, errors_from_details, field_error
 from .limits import MAX_MESSAGE_SIZE
-from .registry import STREAM_EVENT_TYPES
-from .types import StreamEvent
+from .types import Request, StreamEvent, StreamEventDelta, StreamEventEnd, StreamEventStart
 
 __all__ = ["PROTOCOL_VERSION_HEADER", "DuplicateKeys", "UnknownFields", "decode", "encode"]
 
@@ -55,7 +54,13 @@ JsonInput: TypeAlias = bytes | bytearray | memoryview | str | Mapping[str, Any]
 # Only the top-level tag can match: inside a JSON string every quote is escaped, and no
 # stream event has a free-form object field that could hold an "event" key.
 _TAG = re.compile(rb'"event"\s*:\s*"(start|delta|end)"')
-_EVENT_BY_TAG: dict[bytes, type[BaseModel]] = {t.encode(): m for t, m in STREAM_EVENT_TYPES.items()}
+# The event classes by tag (the registry module would import every message type, the summary
+# too, into every ``import sagellm_protocol``).
+_EVENT_TYPES: dict[str, type[BaseModel]] = {
+    model.model_fields["event"].default: model
+    for model in (StreamEventStart, StreamEventDelta, StreamEventEnd)
+}
+_EVENT_BY_TAG: dict[bytes, type[BaseModel]] = {t.encode(): m for t, m in _EVENT_TYPES.items()}
 
 
 # The second form takes the StreamEvent union, which is not a class.
@@ -104,6 +109,26 @@ def decode(
     pydantic-core does, so every component of the stack reads a message the same way. The
     check costs a second parse: use it at an edge that faces other JSON parsers.
     """
+    if (
+        type(data) is bytes
+        and 10 < len(data) <= max_size
+        and duplicate_keys == "last"
+        and unknown in ("forbid", "ignore")
+    ):
+        # The hot path (a request or a stream event arriving as bytes): one validator,
+        # straight on the bytes. Whatever it refuses, the full path below decides again and
+        # words the errors, so this path can only ever save time.
+        if message_type is StreamEvent:
+            validate = _EVENT_BY_INITIAL[data[10]]
+        elif message_type is Request:
+            validate = _request_from_json
+        else:
+            validate = None
+        if validate is not None:
+            try:
+                return validate(data)
+            except ValidationError:
+                pass
     if unknown not in ("forbid", "ignore"):
         raise ValueError(f"unknown must be 'forbid' or 'ignore', not {unknown!r}")
     if type(data) is bytes:
@@ -184,6 +209,8 @@ _DUPLICATE_RULE = "appears twice in one object (duplicate keys are refused)"
 
 def _refuse_duplicate_keys(data: Any) -> None:
     """ProtocolError naming every key that comes twice in one object (by its path)."""
+    import json  # noqa: PLC0415 - an opt-in check; ``import sagellm_protocol`` stays lighter
+
     text = bytes(data) if isinstance(data, (bytearray, memoryview)) else data
     try:
         parsed = json.loads(text, object_pairs_hook=_collect_pairs)
@@ -208,6 +235,47 @@ def _refuse_duplicate_keys(data: Any) -> None:
         raise ProtocolError(problems)
 
 
+def _fast_json_validator(model: type[BaseModel]) -> Any:
+    """``validate_json`` of a validator for ``model`` whose metadata checks run in pydantic-core
+    alone (see ``_fields.with_core_metadata_checks``), or None if ``model`` has no metadata."""
+    schema = with_core_metadata_checks(model.__pydantic_core_schema__)
+    if schema is None:
+        return None
+    # pydantic-core reuses a finished model's own validator for a schema that names the model;
+    # mark the model unfinished while this one is built. This leans on pydantic internals, so a
+    # failure leaves the model's own validator in place (slower, never wrong); a test asserts
+    # that the fast validator is the one in use, so such a failure is noticed in CI.
+    model.__pydantic_complete__ = False
+    try:
+        return SchemaValidator(schema, schema.get("config")).validate_json
+    except Exception:  # any failure here must only cost speed
+        return None
+    finally:
+        model.__pydantic_complete__ = True
+
+
+# Request (the one message with metadata) checked with its metadata rules (finite floats,
+# depth) in pydantic-core rather than in Python: the same verdict on what it accepts.
+_request_from_json: Any = (
+    _fast_json_validator(Request) or Request.__pydantic_validator__.validate_json
+)
+
+# The compact JSON that ``encode`` writes starts with the tag, ``{"event":"delta"``: the
+# tag's first letter (byte 10) guesses the event class, whose validator checks the tag itself.
+# A wrong guess costs time, never a wrong result: its error sends the input down the full path.
+_EVENT_BY_INITIAL: tuple[Any, ...] = tuple(
+    next(
+        (
+            model.__pydantic_validator__.validate_json
+            for tag, model in _EVENT_TYPES.items()
+            if ord(tag[0]) == byte
+        ),
+        None,
+    )
+    for byte in range(256)
+)
+
+
 def _validator(message_type: Any) -> Any:
     if isinstance(message_type, type) and issubclass(message_type, BaseModel):
         return message_type.__pydantic_validator__
@@ -226,6 +294,8 @@ def _validate(validator: Any, data: Any) -> Any:
 
 @functools.cache
 def _union_validator() -> Any:
+    from pydantic import TypeAdapter  # noqa: PLC0415 - rarely needed; kept out of the import
+
     return TypeAdapter(StreamEvent).validator
 
 
@@ -237,7 +307,7 @@ def _tagged_model(data: Any) -> type[BaseModel] | None:
         match = _TAG.search(data.encode("utf-8", "surrogatepass"))
     elif isinstance(data, Mapping):
         tag = data.get("event")
-        return STREAM_EVENT_TYPES.get(tag) if isinstance(tag, str) else None
+        return _EVENT_TYPES.get(tag) if isinstance(tag, str) else None
     else:
         return None
     return None if match is None else _EVENT_BY_TAG[match[1]]
@@ -262,7 +332,7 @@ def _decode_ignoring_unknown(
         raise ProtocolError(errors_from_details(others, message_type)) from None
     # The JSON is well formed (the only problems are unknown fields): drop them and validate.
     parsed = _python_copy(data)
-    model = message_type if message_type is not StreamEvent else STREAM_EVENT_TYPES[parsed["event"]]
+    model = message_type if message_type is not StreamEvent else _EVENT_TYPES[parsed["event"]]
     try:
         return _validate(model.__pydantic_validator__, parsed)
     except ValidationError as unknown_fields:

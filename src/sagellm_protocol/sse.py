@@ -11,18 +11,32 @@ server-sent-events parsing rules (LF, CRLF and CR line ends, ``:`` comments, mul
 ``data``, ``id:`` and ``retry:``) and accepts the OpenAI ``data: [DONE]`` terminator, with one
 deliberate tightening: a frame left unfinished at the end of the stream is an error, never
 silently dropped.
+
+``StreamFramer`` is the producer's per-token path: it validates a stream's identifiers once
+and frames each delta from a precomputed prefix, byte for byte what ``encode_event`` writes.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError, to_json
 
 from .codec import decode, encode
 from .errors import Error, ProtocolError
 from .limits import MAX_MESSAGE_SIZE
-from .types import StreamEvent
+from .types import (
+    FinishReason,
+    Metrics,
+    StreamEvent,
+    StreamEventDelta,
+    StreamEventEnd,
+    StreamEventStart,
+)
 
-__all__ = ["DONE_FRAME", "SSE_MEDIA_TYPE", "SSEDecoder", "encode_event"]
+__all__ = ["DONE_FRAME", "SSE_MEDIA_TYPE", "SSEDecoder", "StreamFramer", "encode_event"]
 
 SSE_MEDIA_TYPE = "text/event-stream"
 """Media type (``Content-Type``) of a server-sent events response."""
@@ -43,7 +57,10 @@ def encode_event(event: StreamEvent) -> bytes:
         raise TypeError(
             f"encode_event() takes a stream event, not {type(event).__name__}"
         ) from None
-    return prefix + encode(event) + b"\n\n"
+    try:  # ``encode`` inlined: this runs once per generated token
+        return prefix + event.__pydantic_serializer__.to_json(event, exclude_none=True) + b"\n\n"
+    except PydanticSerializationError:
+        return prefix + encode(event) + b"\n\n"  # raises encode's ProtocolError
 
 
 class SSEDecoder:
@@ -181,3 +198,163 @@ class SSEDecoder:
 
     def _frame_error(self, problem: str, *, numbered: int | None = None) -> ProtocolError:
         return ProtocolError.invalid(f"frame {numbered or self.frames + 1}: {problem}")
+
+
+# --- the per-token path ----------------------------------------------------------------------
+
+
+def _pydantic_string(text: str) -> str:
+    try:
+        return to_json(text).decode("utf-8")
+    except PydanticSerializationError:
+        return text  # a lone surrogate: left for the final UTF-8 encoding to refuse
+
+
+def _json_escaper() -> Callable[[str], str]:
+    try:
+        # The C escaper behind json.encoder, without importing the json package.
+        from _json import encode_basestring  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - an interpreter without the C accelerator
+        return _pydantic_string
+    probe = "".join(map(chr, range(0x80))) + "\x7f\x80\xff\u2028\u2029\ufeff\U0001f642"
+    same = encode_basestring(probe).encode("utf-8") == to_json(probe)
+    return encode_basestring if same else _pydantic_string
+
+
+_json_string = _json_escaper()
+"""A str as a JSON string, as pydantic-core writes it (non-ASCII kept, control characters
+escaped). The standard library's C escaper maps every code point exactly as pydantic-core
+does (the tests check all of them); the probe keeps the output right should either change.
+A lone surrogate passes through, and the final UTF-8 encoding refuses it."""
+
+_ARRAYS = (list, tuple)
+_INTS = frozenset({int})
+_MAX_FAST_TOKEN = 2**63 - 1  # larger ids (the model accepts any size) take the checked path
+_TOKENS = ',"chunk_tokens":['
+
+
+def _token_text(tokens: Sequence[int]) -> str | None:
+    """``tokens`` as the inside of a JSON array, or None unless each is a plain int >= 0."""
+    if len(tokens) == 1:
+        token = tokens[0]
+        return str(token) if type(token) is int and 0 <= token <= _MAX_FAST_TOKEN else None
+    if not tokens:
+        return ""
+    if _INTS.issuperset(map(type, tokens)) and min(tokens) >= 0 and max(tokens) <= _MAX_FAST_TOKEN:
+        return ",".join(map(str, tokens))
+    return None
+
+
+class StreamFramer:
+    """The SSE frames of one stream, for a producer; the identifiers are checked once.
+
+    ``start``, ``delta`` and ``end`` return exactly the bytes ``encode_event`` writes for the
+    equivalent event. ``delta`` is the per-token path: it checks what changes per token (the
+    chunk is text without lone surrogates; the token ids are ints >= 0, not bools; a set is
+    not a list) and writes the frame around a precomputed prefix, without building a model.
+    Any input it cannot vouch for goes through ``StreamEventDelta`` itself, so the verdict
+    and the errors are the model's. Invalid input raises ``ProtocolError``, with the same
+    ``param`` paths the model gives (``chunk``, ``chunk_tokens[3]``)::
+
+        framer = StreamFramer(request.request_id, request.trace_id, engine_id="engine-0")
+        yield framer.start(prompt_tokens=len(prompt_ids))
+        for text, ids in generation:
+            yield framer.delta(text, ids)
+        yield framer.end(output_text, output_tokens, "stop", metrics)
+
+    The framer does not track the stream grammar (start, deltas, end): a receiver checks it
+    with ``streaming.StreamAssembler``.
+    """
+
+    __slots__ = ("_delta_head", "_delta_tail", "_start", "engine_id", "request_id", "trace_id")
+
+    def __init__(self, request_id: str, trace_id: str, *, engine_id: str | None = None) -> None:
+        try:
+            start = StreamEventStart(request_id=request_id, trace_id=trace_id, engine_id=engine_id)
+        except ValidationError as exc:
+            raise ProtocolError.from_validation_error(exc, root=StreamEventStart) from None
+        self.request_id: str = start.request_id
+        """Identifier of the request the stream answers (checked: 1 to 256 characters)."""
+        self.trace_id: str = start.trace_id
+        """Identifier of the trace the request belongs to (checked)."""
+        self.engine_id: str | None = start.engine_id
+        """Identifier of the engine instance written into every event, or None (checked)."""
+        self._start = encode_event(start)
+        template = encode_event(
+            StreamEventDelta(
+                request_id=self.request_id,
+                trace_id=self.trace_id,
+                chunk="",
+                chunk_tokens=[],
+                engine_id=self.engine_id,
+            )
+        ).decode("utf-8")
+        # Inside a JSON string every quote is escaped, so this marker can only be the fields.
+        head, marker, tail = template.partition('"chunk":"","chunk_tokens":[]')
+        if not marker:  # pragma: no cover - the field order is the model's
+            raise AssertionError("StreamEventDelta no longer writes chunk and chunk_tokens")
+        self._delta_head = head + '"chunk":'
+        self._delta_tail = "]" + tail
+
+    def start(self, prompt_tokens: int | None = None) -> bytes:
+        """The start frame; ``prompt_tokens`` is the number of prompt tokens (>= 0), if known."""
+        if prompt_tokens is None:
+            return self._start
+        try:
+            event = StreamEventStart(
+                request_id=self.request_id,
+                trace_id=self.trace_id,
+                prompt_tokens=prompt_tokens,
+                engine_id=self.engine_id,
+            )
+        except ValidationError as exc:
+            raise ProtocolError.from_validation_error(exc, root=StreamEventStart) from None
+        return encode_event(event)
+
+    def delta(self, chunk: str, chunk_tokens: Sequence[int]) -> bytes:
+        """The delta frame for ``chunk`` (text) and ``chunk_tokens`` (token ids, in order)."""
+        if type(chunk) is str and type(chunk_tokens) in _ARRAYS:
+            tokens = _token_text(chunk_tokens)
+            if tokens is not None:
+                try:
+                    return (
+                        f"{self._delta_head}{_json_string(chunk)}{_TOKENS}{tokens}{self._delta_tail}"
+                    ).encode()
+                except UnicodeEncodeError:
+                    pass  # a lone surrogate in the chunk: the model words the error
+        try:
+            event = StreamEventDelta(
+                request_id=self.request_id,
+                trace_id=self.trace_id,
+                chunk=chunk,
+                chunk_tokens=chunk_tokens,  # type: ignore[arg-type]
+                engine_id=self.engine_id,
+            )
+        except ValidationError as exc:
+            raise ProtocolError.from_validation_error(exc, root=StreamEventDelta) from None
+        return encode_event(event)
+
+    def end(
+        self,
+        output_text: str,
+        output_tokens: Sequence[int],
+        finish_reason: FinishReason,
+        metrics: Metrics,
+        error: Error | None = None,
+    ) -> bytes:
+        """The end frame: the full output, why generation ended, the metrics and the error
+        (given exactly when ``finish_reason`` is ``"error"``)."""
+        try:
+            event = StreamEventEnd(
+                request_id=self.request_id,
+                trace_id=self.trace_id,
+                output_text=output_text,
+                output_tokens=output_tokens,  # type: ignore[arg-type]
+                finish_reason=finish_reason,
+                metrics=metrics,
+                error=error,
+                engine_id=self.engine_id,
+            )
+        except ValidationError as exc:
+            raise ProtocolError.from_validation_error(exc, root=StreamEventEnd) from None
+        return encode_event(event)
