@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from .fuzzing import Case, check_decode, check_sse
+from .scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _fuzz_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fuzz_script", ROOT / "scripts" / "fuzz.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CASES: list[Case] = _fuzz_script().load_corpus()
+CASES: list[Case] = load_script("fuzz").load_corpus()
 
 
 def test_the_corpus_is_large_and_varied() -> None:

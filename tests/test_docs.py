@@ -8,12 +8,10 @@ page fails here. Every ```python block of docs/*.md, MIGRATION.md and VERSIONING
 from __future__ import annotations
 
 import difflib
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Annotated
 
 import pytest
@@ -23,21 +21,14 @@ from sagellm_protocol import ErrorCode, Request, StreamEvent, decode
 from sagellm_protocol.errors import ERROR_CODE_TABLE
 from sagellm_protocol.registry import MESSAGE_TYPES
 
+from .scripts import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "protocol_v0.1.md"
 SCRIPT = ROOT / "scripts" / "gen_docs.py"
 
 
-def _load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_docs", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gen_docs = _load_script()
+gen_docs = load_script("gen_docs")
 
 
 def _doc() -> str:

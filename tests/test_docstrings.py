@@ -25,6 +25,8 @@ from pydantic import BaseModel
 import sagellm_protocol
 from sagellm_protocol.registry import MESSAGE_TYPES
 
+from .scripts import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(sagellm_protocol.__file__).resolve().parent
 
@@ -249,16 +251,7 @@ def test_every_field_has_a_description(model: type[BaseModel], name: str) -> Non
     assert description.rstrip().endswith("."), description
 
 
-def _gen_docs() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_docs", ROOT / "scripts" / "gen_docs.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gen_docs = _gen_docs()
+gen_docs = load_script("gen_docs")
 
 WITH_UNIT = [(m, n) for m, n in FIELDS if gen_docs.unit_of(m, n) is not None]
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import types
-import typing
-from enum import Enum
-from typing import Annotated, Any, Union
+from typing import Any
 
 import pytest
-from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from sagellm_protocol.registry import MESSAGE_TYPES
+
+from .scripts import load_script
 
 REQ = "required"
 NOW = "now"  # default: the current Unix time
@@ -217,29 +215,8 @@ SPEC_FIELDS: dict[str, list[tuple[str, str, Any]]] = {
 }
 
 
-def type_name(annotation: Any) -> str:
-    """Render an annotation the way SPEC.md writes types (constraints dropped)."""
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is Annotated:
-        return type_name(args[0])
-    if origin is Union or origin is types.UnionType:
-        return "|".join(type_name(arg) for arg in args)
-    if origin is typing.Literal:
-        return "Literal[" + ", ".join(repr(arg) for arg in args) + "]"
-    if origin is list:
-        return f"list[{type_name(args[0])}]"
-    if origin is dict:
-        return f"dict[{type_name(args[0])}, {type_name(args[1])}]"
-    if annotation is type(None):
-        return "None"
-    if annotation is Any:
-        return "Any"
-    if isinstance(annotation, type) and issubclass(
-        annotation, (BaseModel, Enum, str, int, float, bool)
-    ):
-        return annotation.__name__
-    raise AssertionError(f"unexpected annotation {annotation!r}")
+# One renderer of SPEC notation, shared with the generated protocol doc.
+type_name = load_script("gen_docs").type_name
 
 
 def _default(info: FieldInfo) -> Any:

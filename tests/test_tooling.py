@@ -3,31 +3,22 @@ check can fail."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import sysconfig
 import zipfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from pydantic import BaseModel
 
+from .scripts import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-verify_level0 = _script("verify_level0")
-check_field_names = _script("check_field_names")
+verify_level0 = load_script("verify_level0")
+check_field_names = load_script("check_field_names")
 
 
 def _fake_wheel(directory: Path, name: str, requires: list[str], *, typed: bool = True) -> Path:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -14,20 +12,10 @@ from sagellm_protocol import ProtocolError, StreamEvent, decode
 from sagellm_protocol.registry import MESSAGE_TYPES
 
 from .rules_table import RULES
+from .scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "src" / "sagellm_protocol" / "schemas" / "v0.1" / "vectors"
-
-
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "gen_vectors", ROOT / "scripts" / "gen_vectors.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _load() -> dict[str, dict[str, Any]]:
@@ -50,7 +38,7 @@ def test_there_is_a_vector_file_per_type() -> None:
 
 
 def test_committed_vectors_are_current() -> None:
-    expected = _generator().vector_files()
+    expected = load_script("gen_vectors").vector_files()
     actual = {path.name: path.read_text(encoding="utf-8") for path in VECTORS.glob("*.json")}
     assert actual == expected, "regenerate with: python scripts/gen_vectors.py"
 

@@ -17,7 +17,8 @@ accepting their string values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -28,6 +29,7 @@ __all__ = [
     "CONTRACT_RULE_PREFIXES",
     "INTEGER_RULE",
     "ProtocolModel",
+    "check_ascending",
     "register_union",
     "registered_models",
     "rule_error",
@@ -36,6 +38,20 @@ __all__ = [
 
 CONTRACT_RULE_PREFIXES = ("rule_", "metadata_")
 """Error types raised by the contract's own validators; their messages never hold input."""
+
+
+def check_ascending(
+    model: BaseModel, names: Sequence[str], kind: str, *, below: str = "less than"
+) -> None:
+    """Raise ``rule_<kind>`` at the first of ``names`` whose value is below the one before it.
+
+    The message says which neighbour the field must not be ``below`` and states the whole
+    order, e.g. ``must not be earlier than queued_at (queued_at <= scheduled_at <= ...)``.
+    """
+    for previous, name in itertools.pairwise(names):
+        if getattr(model, name) < getattr(model, previous):
+            order = " <= ".join(names)
+            raise rule_error(kind, f"must not be {below} {previous} ({order})", name)
 
 
 def rule_error(kind: str, message: str, field: str) -> PydanticCustomError:

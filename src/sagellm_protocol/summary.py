@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import model_validator
 from typing_extensions import Self
 
-from ._base import ProtocolModel, rule_error
+from ._base import ProtocolModel, check_ascending, rule_error
 from ._fields import Millis, PositiveCount, StrictFloat, TokenCount, TokensPerSecond
 
 __all__ = ["PER_REQUEST_FIELDS", "Distribution", "MetricsSummary"]
@@ -48,15 +48,7 @@ class Distribution(ProtocolModel):
 
     @model_validator(mode="after")
     def _check_order(self) -> Self:
-        previous = _ORDER[0]
-        for name in _ORDER[1:]:
-            if getattr(self, name) < getattr(self, previous):
-                raise rule_error(
-                    "distribution_order",
-                    f"must not be less than {previous} (min <= p50 <= p90 <= p95 <= p99 <= max)",
-                    name,
-                )
-            previous = name
+        check_ascending(self, _ORDER, "distribution_order")
         if not self.min <= self.mean <= self.max:
             raise rule_error("distribution_mean", "must be within [min, max]", "mean")
         return self

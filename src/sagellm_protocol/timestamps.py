@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import model_validator
 from typing_extensions import Self
 
-from ._base import ProtocolModel, rule_error
+from ._base import ProtocolModel, check_ascending
 from ._fields import Seconds
 
 __all__ = ["Timestamps"]
@@ -32,14 +32,5 @@ class Timestamps(ProtocolModel):
 
     @model_validator(mode="after")
     def _check_order(self) -> Self:
-        previous = _ORDER[0]
-        for name in _ORDER[1:]:
-            if getattr(self, name) < getattr(self, previous):
-                raise rule_error(
-                    "timestamps_order",
-                    f"must not be earlier than {previous} "
-                    "(queued_at <= scheduled_at <= executed_at <= completed_at)",
-                    name,
-                )
-            previous = name
+        check_ascending(self, _ORDER, "timestamps_order", below="earlier than")
         return self
