@@ -162,7 +162,7 @@ def main_checks(venv_python: Path) -> list[tuple[str, bool]]:
 
 def pytest(venv_python: Path, profile: str) -> bool:
     return run(
-        [str(venv_python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [str(venv_python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "auto"],
         env={"HYPOTHESIS_PROFILE": profile},
     )
 

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -34,6 +34,8 @@ MODELS = list(MESSAGE_TYPES.values())
 
 
 @pytest.mark.parametrize("model", MODELS, ids=list(MESSAGE_TYPES))
+# tests/test_round_trip.py draws 1,000 per type (full profile); a quarter of that suffices here.
+@settings(max_examples=min(250, settings().max_examples))
 @given(data=st.data())
 def test_decode_encode_round_trip(model: type[BaseModel], data: st.DataObject) -> None:
     message = data.draw(strategy_for(model))
