@@ -8,6 +8,7 @@ declared on a model field has a row here.
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +44,7 @@ from sagellm_protocol import (
     StreamEventStart,
     Timestamps,
 )
-from sagellm_protocol.summary import MetricsSummary
+from sagellm_protocol.summary import Distribution, MetricsSummary
 
 BELOW_ZERO = math.nextafter(0.0, -1.0)
 ABOVE_ONE = math.nextafter(1.0, 2.0)
@@ -197,21 +198,11 @@ def _finish_reason_values(model: type[BaseModel]) -> Rule:
     )
 
 
-_DISTRIBUTION_FIELDS = (
-    "ttft_ms",
-    "tbt_ms",
-    "tpot_ms",
-    "itl_ms",
-    "e2e_ms",
-    "throughput_tps",
-    "peak_mem_mb",
-    "error_rate",
-    "kv_used_tokens",
-    "kv_used_bytes",
-    "prefix_hit_rate",
-    "evict_count",
-    "evict_ms",
-    "spec_accept_rate",
+# Every Distribution field of MetricsSummary, in field order (read from the model).
+_DISTRIBUTION_FIELDS = tuple(
+    name
+    for name, info in MetricsSummary.model_fields.items()
+    if Distribution in (info.annotation, *typing.get_args(info.annotation))
 )
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,24 +13,14 @@ from sagellm_protocol.sse import encode_event
 from sagellm_protocol.streaming import split_response
 from sagellm_protocol.testing import example
 
+from .scripts import run_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "traffic.jsonl"
 
 
-def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "sagellm_protocol", *args],
-        input=stdin.decode() if stdin is not None else None,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
-
-
 def test_version() -> None:
-    result = run("version")
+    result = run_cli("version")
     assert (result.returncode, result.stdout) == (0, "sagellm-protocol 0.1.0 (protocol 0.1)\n")
 
 
@@ -40,13 +28,13 @@ def test_version() -> None:
     "command", [[], ["schema"], ["compat"], ["validate"], ["demo"], ["version"]]
 )
 def test_help(command: list[str]) -> None:
-    result = run(*command, "--help")
+    result = run_cli(*command, "--help")
     assert result.returncode == 0
     assert result.stdout.startswith("usage: sagellm-protocol")
 
 
 def test_no_command_is_a_usage_error() -> None:
-    result = run()
+    result = run_cli()
     assert result.returncode == 2
     assert "usage:" in result.stderr
 
@@ -65,13 +53,13 @@ SAMPLE_REPORT = [
 
 
 def test_validate_the_sample_traffic() -> None:
-    result = run("validate", str(SAMPLE))
+    result = run_cli("validate", str(SAMPLE))
     assert result.returncode == 1
     assert result.stdout.splitlines() == SAMPLE_REPORT
 
 
 def test_validate_from_standard_input() -> None:
-    result = run("validate", "-", stdin=SAMPLE.read_bytes())
+    result = run_cli("validate", "-", stdin=SAMPLE.read_bytes())
     assert result.returncode == 1
     assert (
         result.stdout.splitlines()[0]
@@ -82,7 +70,7 @@ def test_validate_from_standard_input() -> None:
 def test_a_valid_json_object(tmp_path: Path) -> None:
     path = tmp_path / "request.json"
     path.write_text(json.dumps(example(Request).model_dump(exclude_none=True), indent=2))
-    result = run("validate", str(path))
+    result = run_cli("validate", str(path))
     assert (result.returncode, result.stdout) == (0, "1 messages, 0 invalid\n")
 
 
@@ -92,7 +80,7 @@ def test_a_json_array_reports_element_lines(tmp_path: Path) -> None:
     path.write_text(
         "[\n" + json.dumps(good) + ",\n\n" + json.dumps({**good, "max_tokens": -1}) + "\n]\n"
     )
-    result = run("validate", str(path))
+    result = run_cli("validate", str(path))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         f"{path}:4: Request.max_tokens: invalid_argument: must be greater than 0",
@@ -106,7 +94,7 @@ def test_an_sse_stream_reports_frame_lines(tmp_path: Path) -> None:
     bad = wire.replace(b'"chunk_tokens":[17]', b'"chunk_tokens":[-17]')
     path = tmp_path / "stream.sse"
     path.write_bytes(b": a comment\n" + bad + b"data: [DONE]\n\n")
-    result = run("validate", str(path))
+    result = run_cli("validate", str(path))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         f"{path}:8: StreamEventDelta.chunk_tokens[0]: invalid_argument: "
@@ -119,7 +107,7 @@ def test_an_event_line_that_disagrees_is_reported(tmp_path: Path) -> None:
     frame = encode_event(example(StreamEventDelta)).replace(b"event: delta", b"event: end")
     path = tmp_path / "stream.sse"
     path.write_bytes(frame)
-    result = run("validate", str(path))
+    result = run_cli("validate", str(path))
     assert result.stdout.splitlines()[0].startswith(
         f"{path}:1: StreamEventDelta.event: invalid_argument: the event: line"
     )
@@ -128,9 +116,9 @@ def test_an_event_line_that_disagrees_is_reported(tmp_path: Path) -> None:
 def test_type_is_forced_with_type(tmp_path: Path) -> None:
     path = tmp_path / "delta.json"
     path.write_bytes(encode(example(StreamEventDelta)))
-    assert run("validate", "--type", "StreamEventDelta", str(path)).returncode == 0
-    assert run("validate", "--type", "StreamEvent", str(path)).returncode == 0
-    result = run("validate", "--type", "Request", str(path))
+    assert run_cli("validate", "--type", "StreamEventDelta", str(path)).returncode == 0
+    assert run_cli("validate", "--type", "StreamEvent", str(path)).returncode == 0
+    result = run_cli("validate", "--type", "Request", str(path))
     assert result.returncode == 1
     assert (
         f"{path}:1: Request.request_id" not in result.stdout
@@ -146,7 +134,7 @@ def test_closest_type_is_reported_when_none_fits(tmp_path: Path) -> None:
     path.write_text(
         json.dumps({**example(Request).model_dump(exclude_none=True), "max_tokens": 0}) + "\n"
     )
-    result = run("validate", str(path))
+    result = run_cli("validate", str(path))
     assert (
         result.stdout.splitlines()[0]
         == f"{path}:1: Request.max_tokens: invalid_argument: must be greater than 0"
@@ -156,7 +144,7 @@ def test_closest_type_is_reported_when_none_fits(tmp_path: Path) -> None:
 def test_invalid_json_lines_are_messages_too(tmp_path: Path) -> None:
     path = tmp_path / "broken.jsonl"
     path.write_text(encode(example(Request)).decode() + "\n{not json\n")
-    result = run("validate", str(path))
+    result = run_cli("validate", str(path))
     assert result.returncode == 1
     assert result.stdout.splitlines()[0].startswith(
         f"{path}:2: message: invalid_argument: the message is not valid JSON"
@@ -185,25 +173,25 @@ def test_ambiguous_messages_are_reported(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_unreadable_input_is_a_one_line_error(tmp_path: Path, setup: object, expected: str) -> None:
     path = tmp_path / "input"
     setup(path)  # type: ignore[operator]
-    result = run("validate", str(path))
+    result = run_cli("validate", str(path))
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.strip() == f"sagellm-protocol: error: {path}: {expected}"
 
 
 def test_unknown_type_name_is_a_usage_error() -> None:
-    result = run("validate", "--type", "Nope", str(SAMPLE))
+    result = run_cli("validate", "--type", "Nope", str(SAMPLE))
     assert result.returncode == 2
     assert "unknown --type 'Nope'" in result.stderr
 
 
 def test_empty_input_has_no_messages() -> None:
-    result = run("validate", "-", stdin=b"\n\n")
+    result = run_cli("validate", "-", stdin=b"\n\n")
     assert (result.returncode, result.stdout) == (0, "0 messages, 0 invalid\n")
 
 
 def test_demo_shows_the_round_trip() -> None:
-    result = run("demo")
+    result = run_cli("demo")
     assert result.returncode == 0
     sections = [
         "== Request",
@@ -220,9 +208,11 @@ def test_demo_shows_the_round_trip() -> None:
 
 def test_demo_is_deterministic_for_a_seed() -> None:
     # Everything before the OpenAI result (whose "created" is the current time) repeats.
-    first, second = run("demo", "--seed", "3").stdout, run("demo", "--seed", "3").stdout
+    first, second = run_cli("demo", "--seed", "3").stdout, run_cli("demo", "--seed", "3").stdout
     assert first.split("== OpenAI")[0] == second.split("== OpenAI")[0]
-    assert first.split("== OpenAI")[0] != run("demo", "--seed", "4").stdout.split("== OpenAI")[0]
+    assert (
+        first.split("== OpenAI")[0] != run_cli("demo", "--seed", "4").stdout.split("== OpenAI")[0]
+    )
 
 
 @pytest.mark.parametrize(
@@ -234,6 +224,6 @@ def test_deeply_nested_input_is_reported_not_crashed_on(tmp_path: Path, content:
     # Found by `make fuzz`: format detection once used a recursive parser.
     path = tmp_path / "deep.json"
     path.write_text(content)
-    result = run("validate", str(path))
+    result = run_cli("validate", str(path))
     assert result.returncode == 1
     assert result.stdout.splitlines()[-1] == "1 messages, 1 invalid"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import operator
-import subprocess
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,6 +13,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from sagellm_protocol.compat import Change, compare_bundles
+
+from .scripts import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "src" / "sagellm_protocol" / "schemas" / "v0.1"
@@ -355,33 +355,24 @@ def test_report_exit_status_and_json(tmp_path: Path) -> None:
     assert report.lines()[-1].startswith("1 change(s): 0 breaking")
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sagellm_protocol", "compat", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_cli_exit_codes(tmp_path: Path) -> None:
     old = write(tmp_path / "old", msg(Closed, a=(int,)))
     narrowed = write(tmp_path / "narrowed", msg(Closed, a=(Annotated[int, Field(ge=0)],)))
     widened = write(tmp_path / "widened", msg(Closed, a=(int,), b=(int | None, None)))
-    assert _cli(str(old), str(old)).returncode == 0
-    result = _cli(str(old), str(narrowed))
+    assert run_cli("compat", str(old), str(old)).returncode == 0
+    result = run_cli("compat", str(old), str(narrowed))
     assert result.returncode == 1
     assert "BREAKING Msg.a: bound narrowed (none -> >= 0)" in result.stdout
-    result = _cli(str(old), str(widened))
+    result = run_cli("compat", str(old), str(widened))
     assert result.returncode == 0
     assert "WARNING  Msg.b: field added optional" in result.stdout
-    assert _cli(str(old), str(widened), "--strict").returncode == 1
-    result = _cli(str(old), str(narrowed), "--json")
+    assert run_cli("compat", str(old), str(widened), "--strict").returncode == 1
+    result = run_cli("compat", str(old), str(narrowed), "--json")
     assert json.loads(result.stdout)["breaking"] == 1
 
 
 def test_cli_missing_directory(tmp_path: Path) -> None:
-    result = _cli(str(tmp_path / "nope"), str(tmp_path))
+    result = run_cli("compat", str(tmp_path / "nope"), str(tmp_path))
     assert result.returncode == 2
     assert (
         result.stderr.strip() == f"sagellm-protocol: error: {tmp_path / 'nope'}: no such directory"
@@ -475,6 +466,6 @@ def test_scratch_copy_of_the_bundle(
     tmp_path: Path, what: str, edit: Any, status: int, line: str
 ) -> None:
     scratch = _scratch(tmp_path, edit)
-    result = _cli(str(BUNDLE), str(scratch))
+    result = run_cli("compat", str(BUNDLE), str(scratch))
     assert result.returncode == status, result.stdout
     assert any(output.startswith(line) for output in result.stdout.splitlines()), result.stdout

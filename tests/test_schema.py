@@ -33,6 +33,8 @@ from sagellm_protocol.schema import (
 from sagellm_protocol.testing import example_data
 from sagellm_protocol.testing.strategies import strategy_for
 
+from .scripts import run_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "src" / "sagellm_protocol" / "schemas" / BUNDLE_VERSION
 
@@ -117,28 +119,19 @@ def test_field_docstrings_become_descriptions() -> None:
     )
 
 
-def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sagellm_protocol", "schema", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_cli_writes_and_checks_a_bundle(tmp_path: Path) -> None:
-    result = _run_cli("--out", str(tmp_path / "bundle"))
+    result = run_cli("schema", "--out", str(tmp_path / "bundle"))
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "bundle").iterdir()) == sorted(bundle_files())
-    assert _run_cli("--check", str(tmp_path / "bundle")).returncode == 0
+    assert run_cli("schema", "--check", str(tmp_path / "bundle")).returncode == 0
     (tmp_path / "bundle" / "Error.json").write_text("{}")
-    result = _run_cli("--check", str(tmp_path / "bundle"))
+    result = run_cli("schema", "--check", str(tmp_path / "bundle"))
     assert result.returncode == 1
     assert "Error.json" in result.stdout
 
 
 def test_cli_check_of_a_missing_directory(tmp_path: Path) -> None:
-    result = _run_cli("--check", str(tmp_path / "nope"))
+    result = run_cli("schema", "--check", str(tmp_path / "nope"))
     assert result.returncode == 2
     assert "no such directory" in result.stderr
     assert "Traceback" not in result.stderr

@@ -131,19 +131,16 @@ def test_pre_commit_hooks_are_local_only() -> None:
         assert f"id: {hook}" in text
 
 
+def _check_workflow(path: Path) -> subprocess.CompletedProcess[str]:
+    """Validate a workflow file offline against check-jsonschema's vendored workflow schema."""
+    checker = str(Path(sys.executable).parent / "check-jsonschema")
+    command = [checker, "--builtin-schema", "vendor.github-workflows", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
 def test_github_workflow_is_valid() -> None:
     workflow = ROOT / ".github" / "workflows" / "ci.yml"
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "check-jsonschema"),
-            "--builtin-schema",
-            "vendor.github-workflows",
-            str(workflow),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _check_workflow(workflow)
     assert result.returncode == 0, result.stdout + result.stderr
     text = workflow.read_text(encoding="utf-8")
     for version in ("3.10", "3.11", "3.12", "3.13"):
@@ -153,18 +150,7 @@ def test_github_workflow_is_valid() -> None:
 def test_broken_workflow_is_rejected(tmp_path: Path) -> None:
     broken = tmp_path / "ci.yml"
     broken.write_text("on: push\njobs:\n  test:\n    steps: 5\n", encoding="utf-8")
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "check-jsonschema"),
-            "--builtin-schema",
-            "vendor.github-workflows",
-            str(broken),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode != 0
+    assert _check_workflow(broken).returncode != 0
 
 
 def test_import_probe_failure_is_a_clear_problem(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError, to_json
@@ -245,6 +246,17 @@ def _token_text(tokens: Sequence[int]) -> str | None:
     return None
 
 
+_Event = TypeVar("_Event", StreamEventStart, StreamEventDelta, StreamEventEnd)
+
+
+def _checked(model: type[_Event], **fields: Any) -> _Event:
+    """``model(**fields)``; a ValidationError becomes the ProtocolError the wire path raises."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise ProtocolError.from_validation_error(exc, root=model) from None
+
+
 class StreamFramer:
     """The SSE frames of one stream, for a producer; the identifiers are checked once.
 
@@ -269,10 +281,9 @@ class StreamFramer:
     __slots__ = ("_delta_head", "_delta_tail", "_start", "engine_id", "request_id", "trace_id")
 
     def __init__(self, request_id: str, trace_id: str, *, engine_id: str | None = None) -> None:
-        try:
-            start = StreamEventStart(request_id=request_id, trace_id=trace_id, engine_id=engine_id)
-        except ValidationError as exc:
-            raise ProtocolError.from_validation_error(exc, root=StreamEventStart) from None
+        start = _checked(
+            StreamEventStart, request_id=request_id, trace_id=trace_id, engine_id=engine_id
+        )
         self.request_id: str = start.request_id
         """Identifier of the request the stream answers (checked: 1 to 256 characters)."""
         self.trace_id: str = start.trace_id
@@ -300,16 +311,7 @@ class StreamFramer:
         """The start frame; ``prompt_tokens`` is the number of prompt tokens (>= 0), if known."""
         if prompt_tokens is None:
             return self._start
-        try:
-            event = StreamEventStart(
-                request_id=self.request_id,
-                trace_id=self.trace_id,
-                prompt_tokens=prompt_tokens,
-                engine_id=self.engine_id,
-            )
-        except ValidationError as exc:
-            raise ProtocolError.from_validation_error(exc, root=StreamEventStart) from None
-        return encode_event(event)
+        return self._frame(StreamEventStart, prompt_tokens=prompt_tokens)
 
     def delta(self, chunk: str, chunk_tokens: Sequence[int]) -> bytes:
         """The delta frame for ``chunk`` (text) and ``chunk_tokens`` (token ids, in order)."""
@@ -322,17 +324,7 @@ class StreamFramer:
                     ).encode()
                 except UnicodeEncodeError:
                     pass  # a lone surrogate in the chunk: the model words the error
-        try:
-            event = StreamEventDelta(
-                request_id=self.request_id,
-                trace_id=self.trace_id,
-                chunk=chunk,
-                chunk_tokens=chunk_tokens,  # type: ignore[arg-type]
-                engine_id=self.engine_id,
-            )
-        except ValidationError as exc:
-            raise ProtocolError.from_validation_error(exc, root=StreamEventDelta) from None
-        return encode_event(event)
+        return self._frame(StreamEventDelta, chunk=chunk, chunk_tokens=chunk_tokens)
 
     def end(
         self,
@@ -344,17 +336,23 @@ class StreamFramer:
     ) -> bytes:
         """The end frame: the full output, why generation ended, the metrics and the error
         (given exactly when ``finish_reason`` is ``"error"``)."""
-        try:
-            event = StreamEventEnd(
+        return self._frame(
+            StreamEventEnd,
+            output_text=output_text,
+            output_tokens=output_tokens,
+            finish_reason=finish_reason,
+            metrics=metrics,
+            error=error,
+        )
+
+    def _frame(self, model: type[_Event], **fields: Any) -> bytes:
+        """The frame of a ``model`` event of this stream, checked like the model checks it."""
+        return encode_event(
+            _checked(
+                model,
                 request_id=self.request_id,
                 trace_id=self.trace_id,
-                output_text=output_text,
-                output_tokens=output_tokens,  # type: ignore[arg-type]
-                finish_reason=finish_reason,
-                metrics=metrics,
-                error=error,
                 engine_id=self.engine_id,
+                **fields,
             )
-        except ValidationError as exc:
-            raise ProtocolError.from_validation_error(exc, root=StreamEventEnd) from None
-        return encode_event(event)
+        )
