@@ -358,12 +358,13 @@ def workloads(original: Original | None) -> list[Workload]:  # noqa: PLR0915
         decode,
         encode,
     )
+    from sagellm_protocol._pydantic import serializer_of, validator_of  # noqa: PLC0415
     from sagellm_protocol.sse import StreamFramer, encode_event  # noqa: PLC0415
     from sagellm_protocol.streaming import StreamAssembler, split_response  # noqa: PLC0415
 
     prefix = b"event: delta\ndata: "
     encoder = msgspec.json.Encoder()
-    plain_delta_json = PlainDelta.__pydantic_serializer__.to_json
+    plain_delta_json = serializer_of(PlainDelta).to_json
     framer = StreamFramer("req-0001", "trace-0001")
     chunk, tokens = " world", [1917]
 
@@ -410,7 +411,7 @@ def workloads(original: Original | None) -> list[Workload]:  # noqa: PLR0915
     # b: the edge decode of a request.
     mixed, text_only = request_body(METADATA_MIXED), request_body(METADATA_TEXT)
     request_decoder = msgspec.json.Decoder(MRequest)
-    plain_request = PlainRequest.__pydantic_validator__.validate_json
+    plain_request = validator_of(PlainRequest).validate_json
 
     def request_contenders(body: bytes) -> dict[str, Callable[[], object]]:
         found: dict[str, Callable[[], object]] = {"ours": lambda: decode(Request, body)}
@@ -419,7 +420,7 @@ def workloads(original: Original | None) -> list[Workload]:  # noqa: PLR0915
             found["original"] = lambda: original_request.model_validate_json(body)
         found["msgspec"] = lambda: request_decoder.decode(body)
         found["pydantic-core floor"] = lambda: plain_request(body)
-        found["ours, validator only"] = lambda: Request.__pydantic_validator__.validate_json(body)
+        found["ours, validator only"] = lambda: validator_of(Request).validate_json(body)
         return found
 
     # c: one stream event (a delta, the common one) through the union.
@@ -429,14 +430,14 @@ def workloads(original: Original | None) -> list[Workload]:  # noqa: PLR0915
         )
     )
     event_decoder = msgspec.json.Decoder(MStart | MDelta | MEnd)
-    plain_delta = PlainDelta.__pydantic_validator__.validate_json
+    plain_delta = validator_of(PlainDelta).validate_json
     events: dict[str, Callable[[], object]] = {"ours": lambda: decode(StreamEvent, event_body)}
     if original is not None:
         original_events = original.events
         events["original"] = lambda: original_events.validate_json(event_body)
     events["msgspec"] = lambda: event_decoder.decode(event_body)
     events["pydantic-core floor"] = lambda: plain_delta(event_body)
-    delta_validator = StreamEventDelta.__pydantic_validator__.validate_json
+    delta_validator = validator_of(StreamEventDelta).validate_json
     events["ours, validator only"] = lambda: delta_validator(event_body)
 
     # d: encode a Response with 256 output tokens.
@@ -451,7 +452,7 @@ def workloads(original: Original | None) -> list[Workload]:  # noqa: PLR0915
     ours_response = Response(**response_fields)
     m_response = msgspec.convert(response_fields, MResponse)
     plain_response = PlainResponse(**response_fields)
-    plain_response_json = PlainResponse.__pydantic_serializer__.to_json
+    plain_response_json = serializer_of(PlainResponse).to_json
     encodes: dict[str, Callable[[], object]] = {"ours": lambda: encode(ours_response)}
     if original is not None:
         original_response = original.Response(**response_fields)

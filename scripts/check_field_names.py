@@ -27,15 +27,29 @@ def bad_field_names(models: Iterable[type[BaseModel]]) -> list[str]:
     ]
 
 
-def main() -> int:
-    import sagellm_protocol  # noqa: F401  (defines and registers every message type)
-    from sagellm_protocol._base import registered_models
+def contract_models() -> list[type[BaseModel]]:
+    """Every class derived from the contract's base model, nested types such as
+    ``Distribution`` included (importing the registry defines all of them)."""
+    import sagellm_protocol.registry  # noqa: F401
+    from sagellm_protocol._base import ProtocolModel
 
-    bad = bad_field_names(registered_models().values())
+    found: list[type[BaseModel]] = []
+    pending = [ProtocolModel]
+    while pending:
+        for subclass in pending.pop().__subclasses__():
+            if subclass not in found:
+                found.append(subclass)
+                pending.append(subclass)
+    return found
+
+
+def main() -> int:
+    models = contract_models()
+    bad = bad_field_names(models)
     for name in bad:
         print(f"check_field_names: {name} is not snake_case", file=sys.stderr)
     if not bad:
-        print(f"check_field_names: ok ({len(registered_models())} message types)")
+        print(f"check_field_names: ok ({len(models)} message types)")
     return 1 if bad else 0
 
 

@@ -46,9 +46,9 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 import sagellm_protocol
-from sagellm_protocol._fields import MAX_METADATA_DEPTH
 from sagellm_protocol.errors import ERROR_CODE_TABLE, ErrorCode
 from sagellm_protocol.kv_hooks import KVDType, KVEvictReason, KVLayout
+from sagellm_protocol.limits import MAX_METADATA_DEPTH
 from sagellm_protocol.registry import MESSAGE_TYPES
 from sagellm_protocol.schema import BUNDLE_VERSION
 from sagellm_protocol.summary import Distribution

@@ -3,9 +3,10 @@
 
 ``python scripts/matrix.py setup``   create or update ``.venv`` (the development environment)
 ``python scripts/matrix.py test``    lint, type checks, Level-0 checks and the test suite:
-                                     the full suite on the main interpreter, the suite with a
-                                     smaller hypothesis profile on every other CPython 3.10-3.13
-                                     found through pyenv, and once against the pydantic floor
+                                     the full suite on the main interpreter (newest pydantic),
+                                     the suite with a smaller hypothesis profile on every other
+                                     CPython 3.10-3.13 found through pyenv, and once each against
+                                     the pydantic floor and a pydantic release in between
 
 Interpreters are run by their full path (``$(pyenv root)/versions/X/bin/python``); without
 pyenv, ``python3`` alone is used. Standard library only, so any Python 3 can run it.
@@ -42,13 +43,7 @@ class Interpreter:
 
 
 def _version_of(python: str) -> str:
-    out = subprocess.run(
-        [python, "-c", "import platform; print(platform.python_version())"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip()
+    return _query(python, "import platform; print(platform.python_version())")
 
 
 def discover() -> list[Interpreter]:
@@ -89,6 +84,25 @@ def pydantic_floor() -> str:
         raise SystemExit("pyproject.toml: no pydantic>=X.Y requirement found")
     floor = match[1]
     return floor if floor.count(".") == 2 else f"{floor}.0"
+
+
+def pydantic_between(floor: str, newest: str) -> str | None:
+    """A pip requirement for the pydantic minor release halfway between ``floor`` and
+    ``newest`` (its latest patch), or None when they are adjacent minors."""
+    low, high = int(floor.split(".")[1]), int(newest.split(".")[1])
+    if high - low < 2:
+        return None
+    return f"pydantic=={floor.split('.', maxsplit=1)[0]}.{(low + high) // 2}.*"
+
+
+def installed_pydantic(venv_python: Path) -> str:
+    """The pydantic version installed in a virtual environment."""
+    return _query(str(venv_python), "import pydantic; print(pydantic.VERSION)")
+
+
+def _query(python: str, code: str) -> str:
+    out = subprocess.run([python, "-c", code], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
 
 
 def run(cmd: list[str], *, env: dict[str, str] | None = None, quiet: bool = False) -> bool:
@@ -197,14 +211,23 @@ def test() -> int:
             )
         )
 
+    # The package leans on pydantic internals in one module (``_pydantic``); its tests must
+    # hold on the lowest supported pydantic, the newest (the main run) and one in between.
     floor = pydantic_floor()
+    newest = installed_pydantic(venv_python)
     oldest = interpreters[0]
-    print(f"== Python {oldest.version} with pydantic {floor} (the declared floor)", flush=True)
-    venv = ROOT / ".venvs" / f"{oldest.version}-pydantic-{floor}"
-    floor_python = ensure_venv(oldest.path, venv, "test", constraint=f"pydantic=={floor}")
-    results.append(
-        (f"Python {oldest.version} with pydantic {floor}", pytest(floor_python, "quick"))
-    )
+    runs = [(oldest, f"pydantic=={floor}", f"pydantic {floor} (the declared floor)")]
+    between = pydantic_between(floor, newest)
+    if between is not None:
+        other = interpreters[1] if len(interpreters) > 1 else oldest
+        runs.append((other, between, f"{between} (between the floor and {newest})"))
+    for interpreter, constraint, label in runs:
+        print(f"== Python {interpreter.version} with {label}", flush=True)
+        name = constraint.replace("==", "-").replace(".*", "")
+        venv = ROOT / ".venvs" / f"{interpreter.version}-{name}"
+        python = ensure_venv(interpreter.path, venv, "test", constraint=constraint)
+        shown = f"Python {interpreter.version} with pydantic {installed_pydantic(python)}"
+        results.append((shown, pytest(python, "quick")))
 
     print()
     for label, ok in results:

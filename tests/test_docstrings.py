@@ -110,7 +110,7 @@ CLASSES_AND_FUNCTIONS = [
     ("name", "obj"), CLASSES_AND_FUNCTIONS, ids=[name for name, _ in CLASSES_AND_FUNCTIONS]
 )
 def test_public_class_or_function_has_its_own_docstring(name: str, obj: Any) -> None:
-    own = obj.__dict__.get("__doc__") if inspect.isclass(obj) else obj.__doc__
+    own = vars(obj).get("__doc__") if inspect.isclass(obj) else obj.__doc__
     assert own, f"{name} has no docstring of its own"
     assert own.strip(), f"{name} has an empty docstring"
 

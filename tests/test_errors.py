@@ -21,7 +21,8 @@ from sagellm_protocol import (
     Response,
     StreamEvent,
 )
-from sagellm_protocol.errors import ERROR_CODE_TABLE, MAX_PARAM_LENGTH
+from sagellm_protocol.errors import ERROR_CODE_TABLE
+from sagellm_protocol.limits import MAX_PARAM_LENGTH
 from sagellm_protocol.testing import example, example_data
 
 CODE_TABLE = [

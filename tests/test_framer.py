@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
-from pydantic_core import to_json
 
 from sagellm_protocol import (
     Error,
@@ -26,8 +25,6 @@ from sagellm_protocol import (
 from sagellm_protocol.sse import (
     SSEDecoder,
     StreamFramer,
-    _json_string,
-    _pydantic_string,
     encode_event,
 )
 from sagellm_protocol.testing import example
@@ -63,28 +60,6 @@ def _model_verdict(model: type[BaseModel], **fields: Any) -> Verdict:
         return encode_event(event)  # type: ignore[arg-type]
 
     return _verdict(make)
-
-
-# --- JSON strings ---------------------------------------------------------------------------
-
-
-def test_every_code_point_is_escaped_as_pydantic_core_escapes_it() -> None:
-    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
-    assert _json_string(every).encode("utf-8") == to_json(every)
-    framer = StreamFramer("r", "t")
-    event = StreamEventDelta(request_id="r", trace_id="t", chunk=every, chunk_tokens=[1])
-    assert framer.delta(every, [1]) == encode_event(event)
-
-
-@given(TEXT)
-def test_json_string_equals_pydantic_core(text: str) -> None:
-    assert _json_string(text).encode("utf-8") == to_json(text)
-    assert _pydantic_string(text) == _json_string(text)  # the fallback escaper
-
-
-def test_fallback_escaper_leaves_a_lone_surrogate_to_the_utf8_encoding() -> None:
-    with pytest.raises(UnicodeEncodeError):
-        _pydantic_string("a\ud800").encode("utf-8")
 
 
 # --- byte-for-byte parity -------------------------------------------------------------------

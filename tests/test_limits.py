@@ -7,7 +7,7 @@ import json
 import pytest
 
 from sagellm_protocol import ProtocolError, Request, StreamEventDelta, decode, encode, limits
-from sagellm_protocol.errors import MAX_PARAM_LENGTH
+from sagellm_protocol.limits import MAX_PARAM_LENGTH
 from sagellm_protocol.sse import SSEDecoder, encode_event
 from sagellm_protocol.testing import example, example_data
 

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from sagellm_protocol import ProtocolError, Request
-from sagellm_protocol._fields import MAX_METADATA_DEPTH
+from sagellm_protocol.limits import MAX_METADATA_DEPTH
 from sagellm_protocol.testing import example
 
 

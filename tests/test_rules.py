@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from sagellm_protocol import ProtocolError
+from sagellm_protocol._pydantic import has_model_validators
 from sagellm_protocol.registry import MESSAGE_TYPES
 from sagellm_protocol.testing import example
 
@@ -100,9 +101,7 @@ CROSS_FIELD_RULES = {
 
 
 def test_every_model_with_cross_field_rules_is_known() -> None:
-    with_rules = {
-        m.__name__ for m in MESSAGE_TYPES.values() if m.__pydantic_decorators__.model_validators
-    }
+    with_rules = {m.__name__ for m in MESSAGE_TYPES.values() if has_model_validators(m)}
     assert with_rules == {*CROSS_FIELD_RULES, "MetricsSummary"}
 
 

@@ -19,21 +19,26 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import PydanticCustomError
 from typing_extensions import Self
+
+from ._pydantic import (
+    field_values,
+    has_model_validators,
+    mark_fields_set,
+    model_state,
+    restore_model_state,
+)
 
 __all__ = [
     "CONTRACT_RULE_PREFIXES",
     "INTEGER_RULE",
     "ProtocolModel",
     "check_ascending",
-    "register_union",
-    "registered_models",
     "rule_error",
-    "union_for_title",
 ]
 
 CONTRACT_RULE_PREFIXES = ("rule_", "metadata_")
@@ -62,30 +67,6 @@ def rule_error(kind: str, message: str, field: str) -> PydanticCustomError:
     return PydanticCustomError(f"rule_{kind}", message, {"path": f".{field}"})
 
 
-_REGISTRY: dict[str, type[ProtocolModel]] = {}
-
-
-def registered_models() -> Mapping[str, type[ProtocolModel]]:
-    """Every ``ProtocolModel`` subclass by class name (the first one defined under a name)."""
-    return _REGISTRY
-
-
-_UNIONS: list[tuple[tuple[str, ...], Any]] = []
-
-
-def register_union(union: Any, members: tuple[type[BaseModel], ...]) -> None:
-    """Make ``union`` (a type alias over ``members``) known to error conversion."""
-    _UNIONS.append((tuple(member.__name__ for member in members), union))
-
-
-def union_for_title(title: str) -> Any:
-    """The registered union that a pydantic title such as ``tagged-union[A,B]`` names, or None."""
-    for names, union in _UNIONS:
-        if title.startswith("tagged-union[") and all(name in title for name in names):
-            return union
-    return None
-
-
 INTEGER_RULE = (
     "Integer fields take JSON integers only: 8.0 is rejected, although JSON Schema's "
     "integer type would accept it."
@@ -110,27 +91,17 @@ class ProtocolModel(BaseModel):
         json_schema_extra=_state_wire_rules,
     )
 
-    _has_cross_field_rules: ClassVar[bool] = False
-
-    @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        super().__pydantic_init_subclass__(**kwargs)
-        cls._has_cross_field_rules = bool(cls.__pydantic_decorators__.model_validators)
-        _REGISTRY.setdefault(cls.__name__, cls)
-
     def __setattr__(self, name: str, value: Any) -> None:
-        if not self._has_cross_field_rules:
+        if not has_model_validators(type(self)):
             super().__setattr__(name, value)
             return
         # pydantic-core stores the new value before running model-level rules; restore the
         # previous state when a rule rejects the assignment.
-        saved_dict = dict(self.__dict__)
-        saved_fields_set = set(self.__pydantic_fields_set__)
+        saved = model_state(self)
         try:
             super().__setattr__(name, value)
         except ValidationError:
-            object.__setattr__(self, "__dict__", saved_dict)
-            object.__setattr__(self, "__pydantic_fields_set__", saved_fields_set)
+            restore_model_state(self, saved)
             raise
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
@@ -142,10 +113,8 @@ class ProtocolModel(BaseModel):
         copied = super().model_copy(deep=deep)
         if not update:
             return copied
-        data = dict(copied.__dict__)
+        data = field_values(copied)
         data.update(update)
         fresh = type(self).model_validate(data)
-        object.__setattr__(
-            fresh, "__pydantic_fields_set__", copied.__pydantic_fields_set__ | set(update)
-        )
+        mark_fields_set(fresh, copied.model_fields_set | set(update))
         return fresh

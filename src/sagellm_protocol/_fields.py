@@ -15,9 +15,9 @@ from typing import Annotated, Any
 from pydantic import Field, GetCoreSchemaHandler, Strict
 from pydantic_core import PydanticCustomError, core_schema
 
+from .limits import MAX_IDENTIFIER_LENGTH, MAX_METADATA_DEPTH
+
 __all__ = [
-    "MAX_IDENTIFIER_LENGTH",
-    "MAX_METADATA_DEPTH",
     "Flag",
     "Identifier",
     "Megabytes",
@@ -34,7 +34,7 @@ __all__ = [
     "TokenIds",
     "TokensPerSecond",
     "UnixSeconds",
-    "with_core_metadata_checks",
+    "check_json_metadata",
 ]
 
 
@@ -85,9 +85,6 @@ OrderedList = InPython(check=_refuse_unordered)
 NotBytes = InPython(check=_refuse_bytes)
 """Marker for enum fields: bytes are refused; the member or its exact string value is taken."""
 
-MAX_IDENTIFIER_LENGTH = 256
-"""Longest identifier accepted, in characters (Unicode code points)."""
-
 Identifier = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_IDENTIFIER_LENGTH)]
 """An identifier (request_id, trace_id, model, handle_id, device, ...): 1 to 256 characters."""
 
@@ -133,9 +130,6 @@ Megabytes = Annotated[int, Strict(), Field(ge=0)]
 UnixSeconds = Annotated[int, Strict()]
 """A Unix time in whole seconds (OpenAI ``created``)."""
 
-
-MAX_METADATA_DEPTH = 32
-"""Deepest nesting accepted in ``metadata``; the metadata object itself is depth 1."""
 
 _SCALAR_TYPES = (int, type(None))  # subclasses too: bool, IntEnum
 
@@ -212,7 +206,7 @@ def _check_container(
         raise _not_json((*trail, key), f"a value of type {kind.__name__}")
 
 
-def _check_json_metadata(value: dict[str, Any]) -> dict[str, Any]:
+def check_json_metadata(value: dict[str, Any]) -> dict[str, Any]:
     _check_container(value, 1, (), python=False)
     return value
 
@@ -230,7 +224,7 @@ class _MetadataRules:
     ) -> core_schema.CoreSchema:
         schema = handler(source)
         return core_schema.json_or_python_schema(
-            json_schema=core_schema.no_info_after_validator_function(_check_json_metadata, schema),
+            json_schema=core_schema.no_info_after_validator_function(check_json_metadata, schema),
             python_schema=core_schema.no_info_after_validator_function(
                 _check_python_metadata, schema
             ),
@@ -240,68 +234,3 @@ class _MetadataRules:
 Metadata = Annotated[dict[Annotated[str, Strict()], Any], _MetadataRules()]
 """Pass-through data: a JSON object whose values are JSON values (finite numbers only),
 nested at most ``MAX_METADATA_DEPTH`` levels (the object itself is level 1)."""
-
-
-# --- metadata checked by pydantic-core alone (the decode fast path) ---------------------------
-
-CORE_CHECKED_LEVELS = 4
-"""Levels of containers inside metadata values that ``with_core_metadata_checks`` covers;
-deeper metadata fails that schema, and the decoder falls back to the model's own validator."""
-
-
-def _core_checked_json_metadata() -> core_schema.CoreSchema:
-    """JSON metadata checked in pydantic-core: each value a string, an integer, a finite float,
-    a boolean or null, or a container of such values, at most ``CORE_CHECKED_LEVELS`` deep.
-
-    It accepts a subset of what ``_check_json_metadata`` accepts (never deeper than
-    ``MAX_METADATA_DEPTH``, never a non-finite float) and yields equal values of equal
-    types: strict scalars tried in order keep 1, 1.0 and true apart, as parsing does.
-    """
-    scalars: list[core_schema.CoreSchema | tuple[core_schema.CoreSchema, str]] = [
-        core_schema.str_schema(strict=True),
-        core_schema.int_schema(strict=True),
-        core_schema.float_schema(strict=True, allow_inf_nan=False),
-        core_schema.bool_schema(strict=True),
-        core_schema.none_schema(),
-    ]
-    value = core_schema.union_schema(scalars, mode="left_to_right")
-    for _ in range(CORE_CHECKED_LEVELS):
-        value = core_schema.union_schema(
-            [
-                *scalars,
-                core_schema.dict_schema(core_schema.str_schema(strict=True), value, strict=True),
-                core_schema.list_schema(value, strict=True),
-            ],
-            mode="left_to_right",
-        )
-    return core_schema.dict_schema(core_schema.str_schema(strict=True), value)
-
-
-def with_core_metadata_checks(schema: Any) -> Any:
-    """A copy of a model's core schema whose JSON metadata is checked by pydantic-core alone
-    (no Python walk), or None when the schema has no ``Metadata`` field.
-
-    For the decoder's fast path: what this schema accepts, the model accepts with the same
-    values; what it refuses (non-finite floats, metadata nested deeper than
-    ``CORE_CHECKED_LEVELS``) goes to the model's own validator for the verdict and the errors.
-    """
-    found = False
-
-    def rebuilt(node: Any) -> Any:
-        nonlocal found
-        if isinstance(node, list):
-            return [rebuilt(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        json_branch = node.get("json_schema")
-        if (
-            node.get("type") == "json-or-python"
-            and isinstance(json_branch, dict)
-            and json_branch.get("function", {}).get("function") is _check_json_metadata
-        ):
-            found = True
-            return {**node, "json_schema": _core_checked_json_metadata()}
-        return {key: rebuilt(value) for key, value in node.items()}
-
-    copied = rebuilt(schema)
-    return copied if found else None

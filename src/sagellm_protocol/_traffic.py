@@ -14,12 +14,10 @@ from pydantic_core import from_json
 
 from .codec import decode
 from .errors import Error, ErrorCode, ProtocolError
-from .registry import MESSAGE_TYPES, STREAM_EVENT_TYPES
-from .types import StreamEvent
+from .registry import MESSAGE_TYPES, STREAM_EVENT, STREAM_EVENT_TYPES, TYPE_NAMES, message_type
 
 __all__ = ["Finding", "Message", "check", "known_types", "read_messages"]
 
-STREAM_EVENT = "StreamEvent"
 _SSE_FIELD = re.compile(r"(data|event|id|retry)\s*:|:")
 _NON_EVENT_TYPES = [
     name for name, model in MESSAGE_TYPES.items() if model not in STREAM_EVENT_TYPES.values()
@@ -117,7 +115,7 @@ def check(message: Message, type_name: str | None = None) -> Finding:
 
     Detection: a message with an ``event`` tag is a stream event; otherwise the one public
     message type it validates as. If none, the problems of the closest type (fewest errors,
-    SPEC.md order breaking ties); if several, a problem naming them.
+    registry order breaking ties); if several, a problem naming them.
     """
     if type_name is not None:
         return Finding(message, type_name, _problems(type_name, message))
@@ -147,9 +145,8 @@ def check(message: Message, type_name: str | None = None) -> Finding:
 
 
 def _problems(type_name: str, message: Message) -> list[Error]:
-    message_type: object = StreamEvent if type_name == STREAM_EVENT else MESSAGE_TYPES[type_name]
     try:
-        decoded = decode(message_type, message.text)
+        decoded = decode(message_type(type_name), message.text)
     except ProtocolError as exc:
         return list(exc.errors)
     tag = getattr(decoded, "event", None)
@@ -166,4 +163,4 @@ def _problems(type_name: str, message: Message) -> list[Error]:
 
 def known_types() -> Sequence[str]:
     """The names ``--type`` accepts."""
-    return [*MESSAGE_TYPES, STREAM_EVENT]
+    return TYPE_NAMES

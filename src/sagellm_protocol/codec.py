@@ -1,10 +1,17 @@
 """Wire codec: ``decode`` JSON (bytes, str or a mapping) into a validated message, ``encode``
 a message into compact UTF-8 JSON.
 
-Both sit on the serving hot path, so they call pydantic-core directly: each model's own
-compiled validator and serializer (built once, at class creation), ``validate_json`` on the
-raw bytes (no ``json.loads`` first). Every failure is a ``ProtocolError`` whose ``errors``
-list each problem with its field path; no pydantic, JSON or Unicode exception escapes.
+Both sit on the serving hot path. A ``Decoder`` is built once per message type (a model class
+or the ``StreamEvent`` union) and holds that type's compiled pydantic-core validator, called
+straight on the raw bytes (no ``json.loads`` first); ``decode(T, data)`` keeps one per type,
+and a caller may hold its own, msgspec style::
+
+    events = Decoder(StreamEvent)
+    for body in bodies:
+        handle(events.decode(body))
+
+Every failure is a ``ProtocolError`` whose ``errors`` list each problem with its field path;
+no pydantic, JSON or Unicode exception escapes.
 
 Unknown fields
 --------------
@@ -23,20 +30,27 @@ dropped field is appended to it, so nothing vanishes unseen::
 from __future__ import annotations
 
 import copy
-import functools
-import re
 from collections.abc import Mapping
-from typing import Any, Literal, TypeAlias, TypeVar, overload
+from typing import Any, Generic, Literal, TypeAlias, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import PydanticSerializationError, SchemaValidator, from_json
+from pydantic_core import PydanticSerializationError, SchemaValidator, core_schema, from_json
 
-from ._fields import with_core_metadata_checks
-from .errors import ProtocolError, errors_from_details, field_error
+from ._fields import check_json_metadata
+from ._pydantic import serializer_of, validator_of, validator_with_json_check_replaced
+from .errors import ProtocolError, field_error
 from .limits import MAX_MESSAGE_SIZE
-from .types import Request, StreamEvent, StreamEventDelta, StreamEventEnd, StreamEventStart
+from .registry import TaggedUnion, tagged_union
+from .types import StreamEvent
 
-__all__ = ["PROTOCOL_VERSION_HEADER", "DuplicateKeys", "UnknownFields", "decode", "encode"]
+__all__ = [
+    "PROTOCOL_VERSION_HEADER",
+    "Decoder",
+    "DuplicateKeys",
+    "UnknownFields",
+    "decode",
+    "encode",
+]
 
 PROTOCOL_VERSION_HEADER = "X-SageLLM-Protocol-Version"
 """HTTP header in which a peer announces the contract version it speaks (e.g. ``0.1``)."""
@@ -51,16 +65,160 @@ pydantic-core does everywhere in the stack, or refuse the message."""
 M = TypeVar("M", bound=BaseModel)
 JsonInput: TypeAlias = bytes | bytearray | memoryview | str | Mapping[str, Any]
 
-# Only the top-level tag can match: inside a JSON string every quote is escaped, and no
-# stream event has a free-form object field that could hold an "event" key.
-_TAG = re.compile(rb'"event"\s*:\s*"(start|delta|end)"')
-# The event classes by tag (the registry module would import every message type, the summary
-# too, into every ``import sagellm_protocol``).
-_EVENT_TYPES: dict[str, type[BaseModel]] = {
-    model.model_fields["event"].default: model
-    for model in (StreamEventStart, StreamEventDelta, StreamEventEnd)
-}
-_EVENT_BY_TAG: dict[bytes, type[BaseModel]] = {t.encode(): m for t, m in _EVENT_TYPES.items()}
+
+class Decoder(Generic[M]):
+    """Decodes JSON into one message type: a model class, or a registered tagged union such as
+    ``StreamEvent``. Build it once and reuse it; it is safe to share between threads.
+
+    ``unknown``, ``max_size`` and ``duplicate_keys`` mean what they mean for ``decode`` and
+    are fixed when the decoder is built.
+    """
+
+    __slots__ = (
+        "_fast",
+        "_fast_is_full",
+        "_fast_limit",
+        "_full",
+        "_union",
+        "duplicate_keys",
+        "max_size",
+        "type",
+        "unknown",
+    )
+
+    @overload
+    def __init__(
+        self: Decoder[M],
+        message_type: type[M],
+        *,
+        unknown: UnknownFields = "forbid",
+        max_size: int = MAX_MESSAGE_SIZE,
+        duplicate_keys: DuplicateKeys = "last",
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: Decoder[StreamEvent],
+        message_type: object,
+        *,
+        unknown: UnknownFields = "forbid",
+        max_size: int = MAX_MESSAGE_SIZE,
+        duplicate_keys: DuplicateKeys = "last",
+    ) -> None: ...
+
+    def __init__(
+        self,
+        message_type: Any,
+        *,
+        unknown: UnknownFields = "forbid",
+        max_size: int = MAX_MESSAGE_SIZE,
+        duplicate_keys: DuplicateKeys = "last",
+    ) -> None:
+        _check_options(unknown, duplicate_keys)
+        if type(max_size) is not int or max_size < 0:
+            raise ValueError(f"max_size must be an integer >= 0, not {max_size!r}")
+        self.type: Any = message_type
+        """The message type decoded: a model class or a union alias."""
+        self.unknown: UnknownFields = unknown
+        """What the decoder does with unknown fields: ``forbid`` or ``ignore``."""
+        self.max_size: int = max_size
+        """Largest JSON text accepted, in bytes."""
+        self.duplicate_keys: DuplicateKeys = duplicate_keys
+        """What the decoder does with a key that comes twice in one object."""
+        self._union: TaggedUnion | None = tagged_union(message_type)
+        self._full, self._fast = _validators(message_type, self._union)
+        self._fast_is_full = self._fast is self._full.validate_json
+        # Inputs the fast path may take: bytes within the size limit, and only when nothing
+        # needs the text itself (the duplicate-key check reads it).
+        self._fast_limit = max_size if duplicate_keys == "last" else -1
+
+    def decode(self, data: JsonInput, ignored: list[str] | None = None) -> M:
+        """Decode ``data`` (JSON bytes or str, or a parsed mapping) into a validated message.
+
+        Raises ``ProtocolError`` for malformed JSON, a wrong type or a broken rule, listing
+        every problem with its ``param`` path. With ``unknown="ignore"``, the path of every
+        dropped field is appended to ``ignored`` when it is a list.
+        """
+        if type(data) is bytes and len(data) <= self._fast_limit:
+            try:
+                return self._fast(data)  # type: ignore[no-any-return]
+            except ValidationError as exc:
+                if self._fast_is_full and self.unknown == "forbid":
+                    raise ProtocolError.from_validation_error(exc, root=self.type) from None
+        message: M = self._decode(data, self.unknown, ignored, self.max_size, self.duplicate_keys)
+        return message
+
+    def _decode(
+        self,
+        data: Any,
+        unknown: str,
+        ignored: list[str] | None,
+        max_size: int,
+        duplicate_keys: str,
+    ) -> Any:
+        """The full path: every option checked, every input kind, the errors worded."""
+        _check_options(unknown, duplicate_keys)
+        text = _json_text(data)
+        if text is not None:
+            _check_size(text, max_size)
+            if duplicate_keys == "reject":
+                _refuse_duplicate_keys(text)
+        try:
+            if text is not None:
+                return self._full.validate_json(text)
+            return self._full.validate_python(data if type(data) is dict else dict(data))
+        except ValidationError as exc:
+            if unknown == "ignore":
+                return self._decode_ignoring_unknown(data if text is None else text, exc, ignored)
+            raise ProtocolError.from_validation_error(exc, root=self.type) from None
+        except UnicodeError:
+            raise ProtocolError.invalid("the message is not valid UTF-8 text") from None
+
+    def _decode_ignoring_unknown(
+        self, data: Any, exc: ValidationError, ignored: list[str] | None
+    ) -> Any:
+        problems = exc.errors(include_url=False, include_input=False)
+        if any(problem["type"] != "extra_forbidden" for problem in problems):
+            # Unknown fields are not problems in this mode; report only the others.
+            others = [problem for problem in problems if problem["type"] != "extra_forbidden"]
+            from ._translate import errors_from_details  # noqa: PLC0415 - the error path only
+
+            raise ProtocolError(errors_from_details(others, self.type)) from None
+        # The JSON is well formed (its only problems are unknown fields): drop them, validate.
+        parsed = _python_copy(data)
+        model = self.type if self._union is None else self._union.members[parsed[self._union.tag]]
+        validator = validator_of(model)
+        try:
+            return validator.validate_python(parsed)
+        except ValidationError as unknown_fields:
+            for problem in unknown_fields.errors(include_url=False, include_input=False):
+                _drop(parsed, problem["loc"])
+            message = validator.validate_python(parsed)
+            if ignored is not None:
+                paths = ProtocolError.from_validation_error(unknown_fields, root=model).errors
+                ignored.extend(error.param or "" for error in paths)
+            return message
+
+    def __repr__(self) -> str:
+        name = self._union.name if self._union is not None else self.type.__name__
+        return (
+            f"Decoder({name}, unknown={self.unknown!r}, max_size={self.max_size}, "
+            f"duplicate_keys={self.duplicate_keys!r})"
+        )
+
+
+# The decoders ``decode`` keeps, one per message type, by the type object's id (a union alias
+# hashes slowly); each decoder holds its type, so an id is never reused while it is here.
+_DECODERS: dict[int, Decoder[Any]] = {}
+
+
+def decoder_for(message_type: Any) -> Decoder[Any]:
+    """The decoder ``decode`` uses for ``message_type`` (with the default options), built on
+    first use and kept."""
+    decoder = _DECODERS.get(id(message_type))
+    if decoder is None:
+        decoder = _DECODERS[id(message_type)] = Decoder(message_type)
+    return decoder
 
 
 # The second form takes the StreamEvent union, which is not a class.
@@ -88,69 +246,53 @@ def decode(
 ) -> StreamEvent: ...
 
 
-def decode(
-    message_type: Any,
-    data: JsonInput,
-    *,
-    unknown: UnknownFields = "forbid",
-    ignored: list[str] | None = None,
-    max_size: int = MAX_MESSAGE_SIZE,
-    duplicate_keys: DuplicateKeys = "last",
-) -> Any:
+def decode(message_type: Any, data: JsonInput, **options: Any) -> Any:
     """Decode ``data`` into a validated ``message_type`` (a message class or ``StreamEvent``).
 
     ``data`` is JSON text (bytes or str) or an already parsed mapping. Raises
     ``ProtocolError`` for malformed JSON, a wrong type or a broken rule, listing every
-    problem with its ``param`` path. ``unknown`` and ``ignored``: see the module docstring.
+    problem with its ``param`` path. Options (keywords): ``unknown`` and ``ignored`` (see
+    the module docstring); ``max_size``: JSON text longer than this many bytes (default
+    ``limits.MAX_MESSAGE_SIZE``, 16 MiB) is refused before it is parsed;
+    ``duplicate_keys="reject"`` refuses an object with a key twice (every such key reported
+    with its path), while the default keeps the last value, as pydantic-core does, so every
+    component of the stack reads a message the same way (the check costs a second parse: use
+    it at an edge that faces other JSON parsers).
 
-    JSON text longer than ``max_size`` bytes (default ``limits.MAX_MESSAGE_SIZE``, 16 MiB) is
-    refused before it is parsed. ``duplicate_keys="reject"`` refuses an object with a key
-    twice (every such key reported with its path); the default keeps the last value, as
-    pydantic-core does, so every component of the stack reads a message the same way. The
-    check costs a second parse: use it at an edge that faces other JSON parsers.
+    The decoder for each type is built on first use and kept (``Decoder``).
     """
+    # The options arrive as ``**options`` rather than as keyword parameters with defaults:
+    # filling four defaults costs more than the common call, bytes and no option, needs.
+    decoder = _DECODERS.get(id(message_type)) or decoder_for(message_type)
+    if not options:
+        if type(data) is bytes and len(data) <= MAX_MESSAGE_SIZE:
+            try:
+                return decoder._fast(data)
+            except ValidationError as exc:
+                if decoder._fast_is_full:
+                    raise ProtocolError.from_validation_error(exc, root=decoder.type) from None
+        return decoder._decode(data, "forbid", None, MAX_MESSAGE_SIZE, "last")
+    unexpected = options.keys() - _OPTIONS
+    if unexpected:
+        raise TypeError(f"decode() got an unexpected keyword argument {min(unexpected)!r}")
+    unknown = options.get("unknown", "forbid")
+    max_size = options.get("max_size", MAX_MESSAGE_SIZE)
+    duplicate_keys = options.get("duplicate_keys", "last")
     if (
         type(data) is bytes
-        and 10 < len(data) <= max_size
+        and len(data) <= max_size
         and duplicate_keys == "last"
-        and unknown in ("forbid", "ignore")
+        and unknown in {"forbid", "ignore"}
     ):
-        # The hot path (a request or a stream event arriving as bytes): one validator,
-        # straight on the bytes. Whatever it refuses, the full path below decides again and
-        # words the errors, so this path can only ever save time.
-        if message_type is StreamEvent:
-            validate = _EVENT_BY_INITIAL[data[10]]
-        elif message_type is Request:
-            validate = _request_from_json
-        else:
-            validate = None
-        if validate is not None:
-            try:
-                return validate(data)
-            except ValidationError:
-                pass
-    if unknown not in ("forbid", "ignore"):
-        raise ValueError(f"unknown must be 'forbid' or 'ignore', not {unknown!r}")
-    if type(data) is bytes:
-        if len(data) > max_size:
-            raise _too_large(max_size)
-    elif not isinstance(data, Mapping):
-        _check_size(data, max_size)
-    if duplicate_keys != "last":
-        if duplicate_keys != "reject":
-            raise ValueError(f"duplicate_keys must be 'last' or 'reject', not {duplicate_keys!r}")
-        if not isinstance(data, Mapping):
-            _refuse_duplicate_keys(data)
-    try:
-        if message_type is StreamEvent:
-            return _decode_event(data)
-        return _validate(_validator(message_type), data)
-    except ValidationError as exc:
-        if unknown == "ignore":
-            return _decode_ignoring_unknown(message_type, data, exc, ignored)
-        raise ProtocolError.from_validation_error(exc, root=message_type) from None
-    except UnicodeError:
-        raise ProtocolError.invalid("the message is not valid UTF-8 text") from None
+        try:
+            return decoder._fast(data)
+        except ValidationError as exc:
+            if decoder._fast_is_full and unknown == "forbid":
+                raise ProtocolError.from_validation_error(exc, root=decoder.type) from None
+    return decoder._decode(data, unknown, options.get("ignored"), max_size, duplicate_keys)
+
+
+_OPTIONS = frozenset({"unknown", "ignored", "max_size", "duplicate_keys"})
 
 
 def encode(message: BaseModel) -> bytes:
@@ -162,7 +304,7 @@ def encode(message: BaseModel) -> bytes:
     which no UTF-8 JSON can carry.
     """
     try:
-        return message.__pydantic_serializer__.to_json(message, exclude_none=True)
+        return serializer_of(type(message)).to_json(message, exclude_none=True)
     except PydanticSerializationError:
         raise ProtocolError.invalid(
             "the message holds text that is not valid Unicode (a lone surrogate) "
@@ -170,21 +312,97 @@ def encode(message: BaseModel) -> bytes:
         ) from None
 
 
-# --- internals -------------------------------------------------------------------------------
+# --- building a decoder ----------------------------------------------------------------------
+
+
+def _validators(message_type: Any, union: TaggedUnion | None) -> tuple[SchemaValidator, Any]:
+    """(the validator that gives verdicts and errors, the fast path's ``validate_json``)."""
+    if union is not None:
+        from pydantic import TypeAdapter  # noqa: PLC0415 - only when a union is first decoded
+
+        # pydantic-core finds the tag wherever the producer put it (first, last, escaped),
+        # so the cost does not depend on how the JSON was written.
+        full = TypeAdapter(union.alias).validator
+        if not isinstance(full, SchemaValidator):  # pragma: no cover - a TypeAdapter is built
+            raise TypeError(f"{union.name} has no compiled validator")
+        return full, full.validate_json
+    if not (isinstance(message_type, type) and issubclass(message_type, BaseModel)):
+        raise TypeError(f"decode() takes a message class or StreamEvent, not {message_type!r}")
+    full = validator_of(message_type)
+    fast = validator_with_json_check_replaced(
+        message_type, check_json_metadata, _core_checked_json_metadata()
+    )
+    return full, (full if fast is None else fast).validate_json
+
+
+CORE_CHECKED_LEVELS = 4
+"""Levels of containers inside metadata values that the fast path checks in pydantic-core;
+deeper metadata fails the fast path, and the model's own validator decides."""
+
+
+def _core_checked_json_metadata() -> core_schema.CoreSchema:
+    """JSON metadata checked in pydantic-core alone (no Python walk): each value a string, an
+    integer, a finite float, a boolean or null, or a container of such values, at most
+    ``CORE_CHECKED_LEVELS`` deep.
+
+    It accepts a subset of what ``check_json_metadata`` accepts (never deeper than
+    ``MAX_METADATA_DEPTH``, never a non-finite float) and yields equal values of equal types:
+    strict scalars tried in order keep 1, 1.0 and true apart, as parsing does. What it
+    refuses goes to the model's own validator for the verdict and the errors.
+    """
+    scalars: list[core_schema.CoreSchema | tuple[core_schema.CoreSchema, str]] = [
+        core_schema.str_schema(strict=True),
+        core_schema.int_schema(strict=True),
+        core_schema.float_schema(strict=True, allow_inf_nan=False),
+        core_schema.bool_schema(strict=True),
+        core_schema.none_schema(),
+    ]
+    value = core_schema.union_schema(scalars, mode="left_to_right")
+    for _ in range(CORE_CHECKED_LEVELS):
+        value = core_schema.union_schema(
+            [
+                *scalars,
+                core_schema.dict_schema(core_schema.str_schema(strict=True), value, strict=True),
+                core_schema.list_schema(value, strict=True),
+            ],
+            mode="left_to_right",
+        )
+    return core_schema.dict_schema(core_schema.str_schema(strict=True), value)
+
+
+# --- the full path -----------------------------------------------------------------------------
+
+
+def _check_options(unknown: str, duplicate_keys: str) -> None:
+    if unknown not in ("forbid", "ignore"):
+        raise ValueError(f"unknown must be 'forbid' or 'ignore', not {unknown!r}")
+    if duplicate_keys not in ("last", "reject"):
+        raise ValueError(f"duplicate_keys must be 'last' or 'reject', not {duplicate_keys!r}")
+
+
+def _json_text(data: Any) -> bytes | str | None:
+    """``data`` as JSON text for pydantic-core (bytes or str), or None for a mapping."""
+    if isinstance(data, (bytes, str)):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, Mapping):
+        return None
+    raise TypeError(f"decode() takes bytes, str or a mapping, not {type(data).__name__}")
 
 
 def _too_large(max_size: int) -> ProtocolError:
     return ProtocolError.invalid(f"the message is larger than the size limit of {max_size} bytes")
 
 
-def _check_size(data: Any, max_size: int) -> None:
-    if isinstance(data, str):
-        # A character is 1 to 4 bytes in UTF-8; count the bytes only when it can matter.
-        if len(data) > max_size or (
-            len(data) * 4 > max_size and len(data.encode("utf-8", "surrogatepass")) > max_size
-        ):
+def _check_size(text: bytes | str, max_size: int) -> None:
+    if isinstance(text, bytes):
+        if len(text) > max_size:
             raise _too_large(max_size)
-    elif isinstance(data, (bytearray, memoryview)) and len(data) > max_size:
+    # A character is 1 to 4 bytes in UTF-8; count the bytes only when it can matter.
+    elif len(text) > max_size or (
+        len(text) * 4 > max_size and len(text.encode("utf-8", "surrogatepass")) > max_size
+    ):
         raise _too_large(max_size)
 
 
@@ -207,11 +425,10 @@ def _collect_pairs(pairs: list[tuple[str, Any]]) -> _Object:
 _DUPLICATE_RULE = "appears twice in one object (duplicate keys are refused)"
 
 
-def _refuse_duplicate_keys(data: Any) -> None:
+def _refuse_duplicate_keys(text: bytes | str) -> None:
     """ProtocolError naming every key that comes twice in one object (by its path)."""
     import json  # noqa: PLC0415 - an opt-in check; ``import sagellm_protocol`` stays lighter
 
-    text = bytes(data) if isinstance(data, (bytearray, memoryview)) else data
     try:
         parsed = json.loads(text, object_pairs_hook=_collect_pairs)
     except (ValueError, RecursionError):
@@ -235,122 +452,11 @@ def _refuse_duplicate_keys(data: Any) -> None:
         raise ProtocolError(problems)
 
 
-def _fast_json_validator(model: type[BaseModel]) -> Any:
-    """``validate_json`` of a validator for ``model`` whose metadata checks run in pydantic-core
-    alone (see ``_fields.with_core_metadata_checks``), or None if ``model`` has no metadata."""
-    schema = with_core_metadata_checks(model.__pydantic_core_schema__)
-    if schema is None:
-        return None
-    # pydantic-core reuses a finished model's own validator for a schema that names the model;
-    # mark the model unfinished while this one is built. This leans on pydantic internals, so a
-    # failure leaves the model's own validator in place (slower, never wrong); a test asserts
-    # that the fast validator is the one in use, so such a failure is noticed in CI.
-    model.__pydantic_complete__ = False
-    try:
-        return SchemaValidator(schema, schema.get("config")).validate_json
-    except Exception:  # any failure here must only cost speed
-        return None
-    finally:
-        model.__pydantic_complete__ = True
-
-
-# Request (the one message with metadata) checked with its metadata rules (finite floats,
-# depth) in pydantic-core rather than in Python: the same verdict on what it accepts.
-_request_from_json: Any = (
-    _fast_json_validator(Request) or Request.__pydantic_validator__.validate_json
-)
-
-# The compact JSON that ``encode`` writes starts with the tag, ``{"event":"delta"``: the
-# tag's first letter (byte 10) guesses the event class, whose validator checks the tag itself.
-# A wrong guess costs time, never a wrong result: its error sends the input down the full path.
-_EVENT_BY_INITIAL: tuple[Any, ...] = tuple(
-    next(
-        (
-            model.__pydantic_validator__.validate_json
-            for tag, model in _EVENT_TYPES.items()
-            if ord(tag[0]) == byte
-        ),
-        None,
-    )
-    for byte in range(256)
-)
-
-
-def _validator(message_type: Any) -> Any:
-    if isinstance(message_type, type) and issubclass(message_type, BaseModel):
-        return message_type.__pydantic_validator__
-    raise TypeError(f"decode() takes a message class or StreamEvent, not {message_type!r}")
-
-
-def _validate(validator: Any, data: Any) -> Any:
-    if isinstance(data, (bytes, bytearray, str)):
-        return validator.validate_json(data)
-    if isinstance(data, memoryview):
-        return validator.validate_json(bytes(data))
-    if isinstance(data, Mapping):
-        return validator.validate_python(data if type(data) is dict else dict(data))
-    raise TypeError(f"decode() takes bytes, str or a mapping, not {type(data).__name__}")
-
-
-@functools.cache
-def _union_validator() -> Any:
-    from pydantic import TypeAdapter  # noqa: PLC0415 - rarely needed; kept out of the import
-
-    return TypeAdapter(StreamEvent).validator
-
-
-def _tagged_model(data: Any) -> type[BaseModel] | None:
-    """The event model named by the input's ``event`` tag, found without parsing the JSON."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        match = _TAG.search(data)
-    elif isinstance(data, str):
-        match = _TAG.search(data.encode("utf-8", "surrogatepass"))
-    elif isinstance(data, Mapping):
-        tag = data.get("event")
-        return _EVENT_TYPES.get(tag) if isinstance(tag, str) else None
-    else:
-        return None
-    return None if match is None else _EVENT_BY_TAG[match[1]]
-
-
-def _decode_event(data: Any) -> Any:
-    model = _tagged_model(data)
-    if model is not None:
-        try:
-            return _validate(model.__pydantic_validator__, data)
-        except ValidationError:
-            pass  # the union gives the verdict and the errors (e.g. a duplicated tag)
-    return _validate(_union_validator(), data)
-
-
-def _decode_ignoring_unknown(
-    message_type: Any, data: Any, exc: ValidationError, ignored: list[str] | None
-) -> Any:
-    problems = exc.errors(include_url=False, include_input=False)
-    others = [problem for problem in problems if problem["type"] != "extra_forbidden"]
-    if others:  # unknown fields are not problems in this mode; report only the rest
-        raise ProtocolError(errors_from_details(others, message_type)) from None
-    # The JSON is well formed (the only problems are unknown fields): drop them and validate.
-    parsed = _python_copy(data)
-    model = message_type if message_type is not StreamEvent else _EVENT_TYPES[parsed["event"]]
-    try:
-        return _validate(model.__pydantic_validator__, parsed)
-    except ValidationError as unknown_fields:
-        located = unknown_fields.errors(include_url=False, include_input=False)
-        for problem in located:
-            _drop(parsed, problem["loc"])
-        message = _validate(model.__pydantic_validator__, parsed)
-        if ignored is not None:
-            paths = ProtocolError.from_validation_error(unknown_fields, root=model).errors
-            ignored.extend(error.param or "" for error in paths)
-        return message
-
-
 def _python_copy(data: Any) -> Any:
     """A mutable Python copy of ``data``: JSON text parsed, a mapping deep-copied."""
     if isinstance(data, Mapping):
         return copy.deepcopy(dict(data))
-    return from_json(bytes(data) if isinstance(data, memoryview) else data)
+    return from_json(data)
 
 
 def _drop(parsed: Any, loc: tuple[str | int, ...]) -> None:

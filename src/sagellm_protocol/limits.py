@@ -1,11 +1,9 @@
 """The limits the contract enforces on input, in one place (see SECURITY.md).
 
-Each is checked before the work it bounds, and breaking it is a ``ProtocolError``
-(``invalid_argument``) that names the limit.
+Each is checked before (or while) doing the work it bounds, and breaking one is a
+``ProtocolError`` (``invalid_argument``) that names the limit. This module imports nothing,
+so every other module can take its limits from here.
 """
-
-from ._fields import MAX_IDENTIFIER_LENGTH, MAX_METADATA_DEPTH
-from .errors import MAX_PARAM_LENGTH
 
 __all__ = [
     "MAX_IDENTIFIER_LENGTH",
@@ -17,3 +15,12 @@ __all__ = [
 MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 """Largest JSON text ``decode`` accepts by default, in bytes (16 MiB); pass ``max_size`` to
 raise it. Also the largest frame ``SSEDecoder`` buffers."""
+
+MAX_IDENTIFIER_LENGTH = 256
+"""Longest identifier accepted, in characters (Unicode code points)."""
+
+MAX_METADATA_DEPTH = 32
+"""Deepest nesting accepted in ``metadata``; the metadata object itself is depth 1."""
+
+MAX_PARAM_LENGTH = 1024
+"""Longest ``Error.param`` written; a longer path (a huge key) is cut and ends with "…"."""

@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ._fields import MAX_IDENTIFIER_LENGTH
 from .codec import JsonInput, decode, encode
 from .errors import Error, ErrorCode, ProtocolError
+from .limits import MAX_IDENTIFIER_LENGTH
 from .openai_types import (
     ChatCompletionChoice,
     ChatCompletionRequest,
@@ -39,7 +39,14 @@ from .openai_types import (
 )
 from .sse import DONE_FRAME
 from .streaming import StreamAssembler
-from .types import Request, Response, StreamEvent, StreamEventDelta, StreamEventStart
+from .types import (
+    Request,
+    Response,
+    StreamEvent,
+    StreamEventDelta,
+    StreamEventEnd,
+    StreamEventStart,
+)
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -248,12 +255,13 @@ def stream_to_openai_sse(
             if event.chunk:
                 delta = ChatCompletionStreamDelta(content=event.chunk)
                 yield _frame(encode(_chunk(completion_id, stamp, model, delta, None)))
-        elif event.error is not None:
-            yield _frame(encode(to_openai_error(event.error)[1]))
-        else:
-            finish: ChatFinishReason = "length" if event.finish_reason == "length" else "stop"
-            delta = ChatCompletionStreamDelta()
-            yield _frame(encode(_chunk(completion_id, stamp, model, delta, finish)))
+        elif isinstance(event, StreamEventEnd):
+            if event.error is not None:
+                yield _frame(encode(to_openai_error(event.error)[1]))
+            else:
+                finish: ChatFinishReason = "length" if event.finish_reason == "length" else "stop"
+                delta = ChatCompletionStreamDelta()
+                yield _frame(encode(_chunk(completion_id, stamp, model, delta, finish)))
     assembler.response()  # the stream must have ended: ProtocolError otherwise
     yield DONE_FRAME
 

@@ -28,8 +28,7 @@ from pydantic.version import VERSION as PYDANTIC_VERSION
 
 from ._version import PROTOCOL_VERSION, __version__
 from .compat import compare_schemas, load_bundle
-from .registry import MESSAGE_TYPES
-from .types import StreamEvent
+from .registry import MESSAGE_TYPES, STREAM_EVENT, UNIONS
 
 __all__ = [
     "BUNDLE_VERSION",
@@ -49,14 +48,16 @@ BUNDLE_VERSION = f"v{PROTOCOL_VERSION}"
 INDEX_FILE = "index.json"
 """Name of the bundle's index file."""
 
-STREAM_EVENT_SCHEMA = "StreamEvent"
+STREAM_EVENT_SCHEMA = STREAM_EVENT
 """Name of the schema of the stream event union."""
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
-    """Every schema of the bundle by type name: the message types, then ``StreamEvent``."""
+    """Every schema of the bundle by type name: the message types, then the unions
+    (``StreamEvent``)."""
     schemas = {name: model.model_json_schema() for name, model in MESSAGE_TYPES.items()}
-    schemas[STREAM_EVENT_SCHEMA] = TypeAdapter(StreamEvent).json_schema()
+    for name, union in UNIONS.items():
+        schemas[name] = TypeAdapter(union.alias).json_schema()
     return schemas
 
 

@@ -19,15 +19,17 @@ and frames each delta from a precomputed prefix, byte for byte what ``encode_eve
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from pydantic_core import PydanticSerializationError, to_json
+from pydantic_core import PydanticSerializationError
 
-from .codec import decode, encode
+from ._pydantic import json_string_escaper, serializer_of
+from .codec import decoder_for, encode
 from .errors import Error, ProtocolError
 from .limits import MAX_MESSAGE_SIZE
+from .registry import STREAM_EVENT_TYPES
 from .types import (
     FinishReason,
     Metrics,
@@ -45,7 +47,9 @@ SSE_MEDIA_TYPE = "text/event-stream"
 DONE_FRAME = b"data: [DONE]\n\n"
 """The OpenAI stream terminator frame."""
 
-_PREFIX = {tag: f"event: {tag}\ndata: ".encode() for tag in ("start", "delta", "end")}
+_PREFIX = {tag: f"event: {tag}\ndata: ".encode() for tag in STREAM_EVENT_TYPES}
+# Each event class's own serializer, called directly: ``encode_event`` runs once per token.
+_TO_JSON = {model: serializer_of(model).to_json for model in STREAM_EVENT_TYPES.values()}
 _END_OF_LINE = re.compile(rb"\r\n?|\n")
 _DONE = "[DONE]"
 
@@ -54,12 +58,13 @@ def encode_event(event: StreamEvent) -> bytes:
     """One SSE frame for ``event``: its ``event:`` line, its ``data:`` line and a blank line."""
     try:
         prefix = _PREFIX[event.event]
+        to_json = _TO_JSON[type(event)]
     except (AttributeError, KeyError):
         raise TypeError(
             f"encode_event() takes a stream event, not {type(event).__name__}"
         ) from None
     try:  # ``encode`` inlined: this runs once per generated token
-        return prefix + event.__pydantic_serializer__.to_json(event, exclude_none=True) + b"\n\n"
+        return prefix + to_json(event, exclude_none=True) + b"\n\n"
     except PydanticSerializationError:
         return prefix + encode(event) + b"\n\n"  # raises encode's ProtocolError
 
@@ -76,6 +81,7 @@ class SSEDecoder:
 
     def __init__(self, *, max_frame_size: int = MAX_MESSAGE_SIZE) -> None:
         self._max_frame_size = max_frame_size
+        self._events = decoder_for(StreamEvent)
         self._frame_size = 0  # bytes of data lines in the current frame
         self._buffer = bytearray()
         self._scanned = 0  # bytes of the buffer already searched for a line end
@@ -184,7 +190,8 @@ class SSEDecoder:
             self.done = True
             return None
         try:
-            event = decode(StreamEvent, text)
+            # As bytes, the decoder's fast path takes it (the lines were valid UTF-8).
+            event: StreamEvent = self._events.decode(text.encode())
         except ProtocolError as exc:
             raise ProtocolError(
                 Error(code=e.code, message=f"frame {self.frames}: {e.message}", param=e.param)
@@ -204,29 +211,10 @@ class SSEDecoder:
 # --- the per-token path ----------------------------------------------------------------------
 
 
-def _pydantic_string(text: str) -> str:
-    try:
-        return to_json(text).decode("utf-8")
-    except PydanticSerializationError:
-        return text  # a lone surrogate: left for the final UTF-8 encoding to refuse
-
-
-def _json_escaper() -> Callable[[str], str]:
-    try:
-        # The C escaper behind json.encoder, without importing the json package.
-        from _json import encode_basestring  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - an interpreter without the C accelerator
-        return _pydantic_string
-    probe = "".join(map(chr, range(0x80))) + "\x7f\x80\xff\u2028\u2029\ufeff\U0001f642"
-    same = encode_basestring(probe).encode("utf-8") == to_json(probe)
-    return encode_basestring if same else _pydantic_string
-
-
-_json_string = _json_escaper()
-"""A str as a JSON string, as pydantic-core writes it (non-ASCII kept, control characters
-escaped). The standard library's C escaper maps every code point exactly as pydantic-core
-does (the tests check all of them); the probe keeps the output right should either change.
-A lone surrogate passes through, and the final UTF-8 encoding refuses it."""
+_json_string = json_string_escaper()
+"""A str as a JSON string literal, exactly as pydantic-core writes it (non-ASCII kept,
+control characters escaped); a lone surrogate passes through, and the final UTF-8 encoding
+refuses it."""
 
 _ARRAYS = (list, tuple)
 _INTS = frozenset({int})

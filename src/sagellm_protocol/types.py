@@ -7,7 +7,7 @@ from typing import Annotated, Literal, TypeAlias
 from pydantic import Field, Strict, model_validator
 from typing_extensions import Self
 
-from ._base import ProtocolModel, register_union, rule_error
+from ._base import ProtocolModel, rule_error
 from ._fields import (
     Flag,
     Identifier,
@@ -222,8 +222,6 @@ StreamEvent: TypeAlias = Annotated[
     StreamEventStart | StreamEventDelta | StreamEventEnd, Field(discriminator="event")
 ]
 """Any stream event, told apart by its ``event`` tag."""
-
-register_union(StreamEvent, (StreamEventStart, StreamEventDelta, StreamEventEnd))
 
 StartEvent = StreamEventStart
 DeltaEvent = StreamEventDelta

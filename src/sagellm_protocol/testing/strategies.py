@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from .._fields import MAX_METADATA_DEPTH
 from ..errors import ErrorCode
+from ..limits import MAX_METADATA_DEPTH
 from ..registry import MESSAGE_TYPES
 from ..types import StreamEvent, StreamEventDelta, StreamEventEnd, StreamEventStart
 

@@ -1,0 +1,200 @@
+"""Every use of pydantic's and CPython's internals, behind named functions.
+
+No other module of the package touches a private or undocumented name of pydantic,
+pydantic-core or CPython: they call the functions here. Each function says what it relies
+on, and ``tests/test_pydantic_internals.py`` checks each of those assumptions, so that a
+pydantic version where one stops holding fails the tests loudly instead of changing a verdict
+quietly. The test matrix runs the suite on the lowest supported pydantic, the newest, and one
+in between.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import CoreSchema, SchemaSerializer, SchemaValidator, to_json
+
+__all__ = [
+    "ModelState",
+    "field_values",
+    "has_model_validators",
+    "json_string_escaper",
+    "mark_fields_set",
+    "model_state",
+    "names_tagged_union",
+    "restore_model_state",
+    "serializer_of",
+    "validator_of",
+    "validator_with_json_check_replaced",
+]
+
+ModelState = tuple[dict[str, Any], set[str]]
+"""A model instance's field values and the names of the fields set explicitly."""
+
+
+# --- compiled validators and serializers ---------------------------------------------------
+
+
+def validator_of(model: type[BaseModel]) -> SchemaValidator:
+    """The compiled pydantic-core validator of ``model``.
+
+    Relies on: pydantic keeps it in the class attribute ``__pydantic_validator__`` once the
+    class is complete (the same object ``model_validate`` and ``model_validate_json`` use).
+    """
+    validator = model.__pydantic_validator__
+    if not isinstance(validator, SchemaValidator):
+        raise TypeError(f"{model.__name__} is not complete: it has no compiled validator")
+    return validator
+
+
+def serializer_of(model: type[BaseModel]) -> SchemaSerializer:
+    """The compiled pydantic-core serializer of ``model``.
+
+    Relies on: pydantic keeps it in the class attribute ``__pydantic_serializer__`` (the object
+    ``model_dump_json`` calls).
+    """
+    return model.__pydantic_serializer__
+
+
+@functools.cache
+def has_model_validators(model: type[BaseModel]) -> bool:
+    """Whether ``model`` (or a base) declares a ``@model_validator``, i.e. a rule across fields
+    (answered once per class).
+
+    Relies on: ``__pydantic_decorators__.model_validators``, the mapping where pydantic
+    collects a class's model validators, inherited ones included.
+    """
+    return bool(model.__pydantic_decorators__.model_validators)
+
+
+# --- instance state -------------------------------------------------------------------------
+
+
+def model_state(instance: BaseModel) -> ModelState:
+    """A copy of ``instance``'s field values and of the set of fields given explicitly.
+
+    Relies on: pydantic keeps field values in the instance ``__dict__`` and the explicitly set
+    names in ``__pydantic_fields_set__``; validated assignment writes into both.
+    """
+    return dict(instance.__dict__), set(instance.__pydantic_fields_set__)
+
+
+def restore_model_state(instance: BaseModel, state: ModelState) -> None:
+    """Put back a state taken by ``model_state`` (after an assignment a rule refused)."""
+    values, fields_set = state
+    object.__setattr__(instance, "__dict__", values)
+    object.__setattr__(instance, "__pydantic_fields_set__", fields_set)
+
+
+def field_values(instance: BaseModel) -> dict[str, Any]:
+    """A shallow copy of ``instance``'s field values by name (no serialization, no copies of
+    nested models). Relies on: the values live in the instance ``__dict__``."""
+    return dict(instance.__dict__)
+
+
+def mark_fields_set(instance: BaseModel, names: set[str]) -> None:
+    """Make ``names`` the fields ``instance.model_fields_set`` reports.
+
+    Relies on: ``model_fields_set`` reads ``__pydantic_fields_set__``.
+    """
+    object.__setattr__(instance, "__pydantic_fields_set__", names)
+
+
+# --- a variant of a model's validator -------------------------------------------------------
+
+
+def validator_with_json_check_replaced(
+    model: type[BaseModel], check: Callable[..., Any], replacement: CoreSchema
+) -> SchemaValidator | None:
+    """A validator for ``model`` whose JSON input is checked by ``replacement`` wherever the
+    model's own validator runs the after-validator ``check`` on JSON input; None when the
+    model's schema has no such place, or when pydantic-core refuses to build the variant.
+
+    The variant returns instances of ``model`` itself. Relies on:
+
+    * ``__pydantic_core_schema__`` is the model's core schema as a plain tree of dicts and
+      lists, where a field annotated with a marker that builds
+      ``json_or_python_schema(json_schema=no_info_after_validator_function(check, ...))``
+      appears as a ``json-or-python`` node whose ``json_schema`` has
+      ``{"function": {"function": check}}``;
+    * pydantic-core builds a ``model`` schema naming a class whose ``__pydantic_complete__``
+      is true by reusing that class's own compiled validator (and so would ignore the
+      rewritten schema): the flag is cleared while the variant is built.
+    """
+    found = False
+
+    def rebuilt(node: Any) -> Any:
+        nonlocal found
+        if isinstance(node, list):
+            return [rebuilt(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        json_branch = node.get("json_schema")
+        if (
+            node.get("type") == "json-or-python"
+            and isinstance(json_branch, dict)
+            and json_branch.get("function", {}).get("function") is check
+        ):
+            found = True
+            return {**node, "json_schema": replacement}
+        return {key: rebuilt(value) for key, value in node.items()}
+
+    schema = rebuilt(model.__pydantic_core_schema__)
+    if not found:
+        return None
+    model.__pydantic_complete__ = False
+    try:
+        return SchemaValidator(schema, schema.get("config"))
+    except Exception:  # any failure here may only cost speed: the caller keeps the model's own
+        return None
+    finally:
+        model.__pydantic_complete__ = True
+
+
+# --- error titles ---------------------------------------------------------------------------
+
+
+def names_tagged_union(title: str, member_names: tuple[str, ...]) -> bool:
+    """Whether ``title``, a ``ValidationError.title``, is that of a discriminated union of
+    models with these class names.
+
+    Relies on: pydantic-core titles such errors ``tagged-union[...]``, listing each member by
+    its class name, possibly wrapped (``function-after[_check(), StreamEventEnd]`` for a
+    member with a model validator).
+    """
+    return title.startswith("tagged-union[") and all(name in title for name in member_names)
+
+
+# --- JSON strings ---------------------------------------------------------------------------
+
+
+def _pydantic_string(text: str) -> str:
+    try:
+        return to_json(text).decode("utf-8")
+    except Exception:  # a lone surrogate: left for the final UTF-8 encoding to refuse
+        return text
+
+
+_PROBE = "".join(map(chr, range(0x80))) + "\x7f\x80\xff\u2028\u2029\ufeff\U0001f642"
+
+
+def json_string_escaper() -> Callable[[str], str]:
+    """A function writing a str as a JSON string literal exactly as pydantic-core does
+    (non-ASCII kept, control characters escaped, quotes included).
+
+    Relies on: CPython's C accelerator ``_json`` and its ``encode_basestring`` (the escaper
+    behind ``json.dumps(..., ensure_ascii=False)``), which maps every code point as
+    pydantic-core's ``to_json`` does. A probe compares the two at import; if they differ, or
+    the accelerator is missing, pydantic-core's own (slower) writer is used. A lone surrogate
+    passes through unchanged; the final UTF-8 encoding refuses it.
+    """
+    try:
+        from _json import encode_basestring  # noqa: PLC0415 - not the json package
+    except ImportError:  # pragma: no cover - an interpreter without the C accelerator
+        return _pydantic_string
+    escaper: Callable[[str], str] = encode_basestring
+    same = escaper(_PROBE).encode("utf-8") == to_json(_PROBE)
+    return escaper if same else _pydantic_string
