@@ -332,6 +332,37 @@ def test_nested_model_change_is_reported_once_under_its_name(tmp_path: Path) -> 
     assert [(c.kind, c.location) for c in found] == [("bound_narrowed", "Inner.n")]
 
 
+def test_a_change_in_one_documents_copy_names_that_document(tmp_path: Path) -> None:
+    outer_old, inner_old = _outer_and_inner(minimum=0)
+    outer_new, inner_new = _outer_and_inner(minimum=1)
+    in_outer = changes(tmp_path / "a", [outer_old, inner_old], [outer_new, inner_old])
+    in_inner = changes(tmp_path / "b", [outer_old, inner_old], [outer_old, inner_new])
+    assert [(c.kind, c.location) for c in in_outer + in_inner] == [
+        ("bound_narrowed", "Outer.json#Inner.n"),
+        ("bound_narrowed", "Inner.json#Inner.n"),
+    ]
+
+
+class Tree(Closed):
+    label: Annotated[str, Field(max_length=8)]
+    children: list[Tree] = []
+
+
+class Forest(Closed):
+    trees: list[Tree]
+
+
+def test_a_recursive_definition_is_compared_in_each_document(tmp_path: Path) -> None:
+    old = write(tmp_path / "old", Tree, Forest)
+    new = write(tmp_path / "new", Tree, Forest)
+    schema = json.loads((new / "Forest.json").read_text())
+    schema["$defs"]["Tree"]["properties"]["label"]["maxLength"] = 16
+    (new / "Forest.json").write_text(json.dumps(schema))
+    assert [(c.kind, c.location) for c in compare_bundles(old, new).changes] == [
+        ("length_widened", "Forest.json#Tree.label")
+    ]
+
+
 def test_list_items_are_compared(tmp_path: Path) -> None:
     old_model = msg(Closed, ids=(list[Annotated[int, Field(ge=0)]],))
     new_model = msg(Closed, ids=(list[Annotated[int, Field(ge=1)]],))
@@ -399,6 +430,11 @@ def _edit(directory: Path, name: str, change: Any) -> None:
     path.write_text(json.dumps(schema), encoding="utf-8")
 
 
+def _remove_not_implemented(directory: Path, names: list[str]) -> None:
+    for name in names:
+        _edit(directory, name, lambda s: s["$defs"]["ErrorCode"]["enum"].remove("not_implemented"))
+
+
 SCRATCH_EDITS: list[tuple[str, Any, int, str]] = [
     (
         "remove a field",
@@ -436,6 +472,36 @@ SCRATCH_EDITS: list[tuple[str, Any, int, str]] = [
         "BREAKING KVDType: enum value removed (fp8)",
     ),
     (
+        "remove an enum value from one file's copy",
+        lambda d: _remove_not_implemented(d, ["Error"]),
+        1,
+        "BREAKING Error.json#ErrorCode: enum value removed (not_implemented)",
+    ),
+    (
+        "narrow a bound in one file's copy",
+        lambda d: _edit(
+            d,
+            "Response",
+            lambda s: s["$defs"]["Metrics"]["properties"]["error_rate"].update(maximum=0.5),
+        ),
+        1,
+        "BREAKING Response.json#Metrics.error_rate: bound narrowed (<= 1 -> <= 0.5)",
+    ),
+    (
+        "make a field required in one file's copy",
+        lambda d: _edit(
+            d, "StreamEventEnd", lambda s: s["$defs"]["Error"]["required"].append("param")
+        ),
+        1,
+        "BREAKING StreamEventEnd.json#Error.param: optional to required",
+    ),
+    (
+        "make a field required in the file of its own type only",
+        lambda d: _edit(d, "Error", lambda s: s["required"].append("param")),
+        1,
+        "BREAKING Error.json#Error.param: optional to required",
+    ),
+    (
         "add an optional field",
         lambda d: _edit(
             d,
@@ -469,3 +535,62 @@ def test_scratch_copy_of_the_bundle(
     result = run_cli("compat", str(BUNDLE), str(scratch))
     assert result.returncode == status, result.stdout
     assert any(output.startswith(line) for output in result.stdout.splitlines()), result.stdout
+
+
+def test_a_change_in_every_copy_is_reported_once_under_the_definitions_name(
+    tmp_path: Path,
+) -> None:
+    holders = ["Error", "Response", "StreamEvent", "StreamEventEnd"]
+    scratch = _scratch(tmp_path, lambda d: _remove_not_implemented(d, holders))
+    found = compare_bundles(BUNDLE, scratch).changes
+    assert [(c.kind, c.location, c.old) for c in found] == [
+        ("enum_value_removed", "ErrorCode", "not_implemented")
+    ]
+
+
+def test_a_change_in_some_copies_is_reported_for_each_of_those_files(tmp_path: Path) -> None:
+    scratch = _scratch(tmp_path, lambda d: _remove_not_implemented(d, ["StreamEvent", "Error"]))
+    found = compare_bundles(BUNDLE, scratch).changes
+    assert [(c.kind, c.location) for c in found] == [
+        ("enum_value_removed", "Error.json#ErrorCode"),
+        ("enum_value_removed", "StreamEvent.json#ErrorCode"),
+    ]
+
+
+def _listed(source: Path, directory: Path, types: list[str]) -> Path:
+    """A copy of the bundle in ``source`` whose index lists ``types`` in that order."""
+    directory.mkdir()
+    for path in source.glob("*.json"):
+        (directory / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    index = json.loads((directory / "index.json").read_text(encoding="utf-8"))
+    index["types"] = types
+    (directory / "index.json").write_text(json.dumps(index), encoding="utf-8")
+    return directory
+
+
+def test_verdict_and_order_do_not_depend_on_the_listing_order(tmp_path: Path) -> None:
+    scratch = _scratch(tmp_path, lambda d: _remove_not_implemented(d, ["Error"]))
+    _edit(scratch, "ChatCompletionRequest", lambda s: s["properties"]["n"].update(maximum=256))
+    types: list[str] = json.loads((BUNDLE / "index.json").read_text(encoding="utf-8"))["types"]
+    orders = {
+        "as generated": types,
+        "alphabetical": sorted(types),
+        "reverse alphabetical": sorted(types, reverse=True),
+    }
+    reports = {
+        (old_order, new_order): compare_bundles(
+            _listed(BUNDLE, tmp_path / f"old {old_order} {new_order}", old_types),
+            _listed(scratch, tmp_path / f"new {old_order} {new_order}", new_types),
+        )
+        for old_order, old_types in orders.items()
+        for new_order, new_types in orders.items()
+    }
+    assert {pair: report.exit_status() for pair, report in reports.items()} == dict.fromkeys(
+        reports, 1
+    )
+    lines = {pair: report.lines() for pair, report in reports.items()}
+    assert [line.split(":")[0] for line in lines["as generated", "as generated"][:-1]] == [
+        "WARNING  ChatCompletionRequest.n",
+        "BREAKING Error.json#ErrorCode",
+    ]
+    assert all(found == lines["as generated", "as generated"] for found in lines.values()), lines

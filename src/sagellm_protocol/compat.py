@@ -13,6 +13,13 @@ each direction:
   decoding with ``unknown="ignore"`` is enough (it is for an added field). With
   ``strict=True`` these gate too.
 
+Types are compared in the order of their names, whatever the order of the files or of
+``index.json``. Every document carries its own copy of the definitions it uses (``ErrorCode``
+sits in ``Error.json``, ``Response.json``, ...), and each copy is compared: a change found in
+every document that holds the definition is reported once under the definition's name
+(``ErrorCode``), a change found in some of them only is reported for each of those files
+(``Error.json#ErrorCode``).
+
 Titles and descriptions are documentation, not contract, and are not compared.
 """
 
@@ -21,7 +28,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,7 +70,9 @@ class Change:
     kind: Kind
     """What changed."""
     location: str
-    """Type and field path, e.g. ``Request.max_tokens`` or ``Metrics.itl_list[]``."""
+    """Type and field path, e.g. ``Request.max_tokens`` or ``Metrics.itl_list[]``; prefixed with
+    the file, e.g. ``Response.json#Metrics.ttft_ms``, when only some of the documents that hold
+    the definition changed it."""
     old: str | None
     """The old value (a bound, a type, an enum value ...), or None."""
     new: str | None
@@ -206,20 +215,15 @@ def compare_bundles(old_dir: str | Path, new_dir: str | Path) -> CompatReport:
 
 
 def compare_schemas(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> CompatReport:
-    """Compare two bundles given as ``{type name: schema}``."""
+    """Compare two bundles given as ``{type name: schema}`` (in any order)."""
     comparer = _Comparer()
-    for name in old:
-        if name not in new:
-            comparer.add("type_removed", name, name, None)
-    for name in new:
-        if name not in old:
-            comparer.add("type_added", name, None, name)
-    for name, old_schema in old.items():
-        if name in new:
-            comparer.compare(
-                _Node(old_schema, old_schema), _Node(new[name], new[name]), name, names=(name, name)
-            )
-    return CompatReport(comparer.changes)
+    for name in sorted(old.keys() - new.keys()):
+        comparer.add("type_removed", name, name, None)
+    for name in sorted(new.keys() - old.keys()):
+        comparer.add("type_added", name, None, name)
+    for name in sorted(old.keys() & new.keys()):
+        comparer.compare_document(name, old[name], new[name])
+    return CompatReport(comparer.changes())
 
 
 # --- the comparison ------------------------------------------------------------------------
@@ -312,10 +316,46 @@ def _union_kinds(options: list[_Node]) -> set[str]:
     return kinds
 
 
+_Pair = tuple[str, str]
+"""The names of an old and a new definition compared with each other."""
+
+
 class _Comparer:
+    """Compares documents one by one; each finding is kept with the definition it lies in."""
+
     def __init__(self) -> None:
-        self.changes: list[Change] = []
-        self._seen: set[tuple[str, str]] = set()
+        self._document = ""
+        """The type name of the document being compared ("" outside any)."""
+        self._seen: set[_Pair] = set()
+        """Definitions compared in this document (each once, which also ends ``$ref`` cycles)."""
+        self._owner: _Pair | None = None
+        """The definition the comparison is in (None outside any)."""
+        self._holders: dict[_Pair, set[str]] = {}
+        """For each definition, the documents it was compared in."""
+        self._occurrences: dict[tuple[_Pair | None, Change], int] = {}
+        """How often each finding was made in this document."""
+        self._found: dict[tuple[_Pair | None, Change, int], list[str]] = {}
+        """Each finding (the definition, the change, its occurrence): the documents it was made
+        in, in the order they were compared."""
+
+    def compare_document(self, name: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """Compare the old and the new document of type ``name``."""
+        self._document, self._seen, self._occurrences = name, set(), {}
+        self.compare(_Node(old, old), _Node(new, new), name, names=(name, name))
+
+    def changes(self) -> list[Change]:
+        """Every finding in the order first made: once if every document holding its definition
+        made it, else once for each document that did, the file named in the location."""
+        changes = []
+        for (owner, change, _), documents in self._found.items():
+            if owner is None or len(documents) == len(self._holders[owner]):
+                changes.append(change)
+            else:
+                changes += [
+                    replace(change, location=f"{document}.json#{change.location}")
+                    for document in documents
+                ]
+        return changes
 
     def add(
         self,
@@ -328,23 +368,35 @@ class _Comparer:
         ignore_suffices: bool = False,
     ) -> None:
         old_to_new, new_to_old = verdicts or _VERDICTS[kind]
-        self.changes.append(
-            Change(kind, location, _text(old), _text(new), old_to_new, new_to_old, ignore_suffices)
+        change = Change(
+            kind, location, _text(old), _text(new), old_to_new, new_to_old, ignore_suffices
         )
+        key = (self._owner, change)
+        occurrence = self._occurrences[key] = self._occurrences.get(key, 0) + 1
+        self._found.setdefault((self._owner, change, occurrence), []).append(self._document)
 
-    def compare(
-        self, old: _Node, new: _Node, location: str, *, names: tuple[str, str] | None = None
-    ) -> None:
+    def compare(self, old: _Node, new: _Node, location: str, *, names: _Pair | None = None) -> None:
         """Compare two schemas; ``names`` are the definition names of top-level schemas."""
         old, old_name = old.resolved()
         new, new_name = new.resolved()
         if names is not None and old_name is None and new_name is None:
             old_name, new_name = names
+        owner = names
         if old_name is not None and new_name is not None:
-            if (old_name, new_name) in self._seen:
+            owner = (old_name, new_name)
+            if owner in self._seen:
                 return
-            self._seen.add((old_name, new_name))
+            self._seen.add(owner)
             location = new_name
+        if owner is None:
+            self._compare_resolved(old, new, location)
+            return
+        outer, self._owner = self._owner, owner
+        self._holders.setdefault(owner, set()).add(self._document)
+        self._compare_resolved(old, new, location)
+        self._owner = outer
+
+    def _compare_resolved(self, old: _Node, new: _Node, location: str) -> None:
         self._compare_default(old.schema, new.schema, location)
         old_options, new_options = old.options(), new.options()
         self._compare_kinds(_union_kinds(old_options), _union_kinds(new_options), location)
