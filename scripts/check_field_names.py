@@ -8,31 +8,18 @@ Exit status 0 when all are, 1 otherwise, listing each offending ``Type.field``.
 
 from __future__ import annotations
 
-import re
 import sys
-from collections.abc import Iterable
 
 from pydantic import BaseModel
 
-SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
-
-
-def bad_field_names(models: Iterable[type[BaseModel]]) -> list[str]:
-    """``Type.field`` for every field name that is not snake_case."""
-    return [
-        f"{model.__name__}.{name}"
-        for model in models
-        for name in model.model_fields
-        if not SNAKE_CASE.fullmatch(name)
-    ]
+import sagellm_protocol.registry  # noqa: F401  (defines every message type)
+from sagellm_protocol._base import ProtocolModel
+from sagellm_protocol._naming import bad_field_names
 
 
 def contract_models() -> list[type[BaseModel]]:
     """Every class derived from the contract's base model, nested types such as
-    ``Distribution`` included (importing the registry defines all of them)."""
-    import sagellm_protocol.registry  # noqa: F401
-    from sagellm_protocol._base import ProtocolModel
-
+    ``Distribution`` included."""
     found: list[type[BaseModel]] = []
     pending = [ProtocolModel]
     while pending:

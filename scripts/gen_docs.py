@@ -46,6 +46,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 import sagellm_protocol
+from sagellm_protocol._naming import unit_of
 from sagellm_protocol.errors import ERROR_CODE_TABLE, ErrorCode
 from sagellm_protocol.kv_hooks import KVDType, KVEvictReason, KVLayout
 from sagellm_protocol.limits import MAX_METADATA_DEPTH
@@ -80,68 +81,11 @@ DOCUMENTED_ENUMS: Mapping[str, type[enum.Enum]] = {
 """Enums with an ``enum`` block (``ErrorCode`` has the ``errors`` table)."""
 
 
-# --- units: the contract's naming conventions -------------------------------------------------
-
-
-class Unit(typing.NamedTuple):
-    """A unit, and the words a field description must contain to state it."""
-
-    label: str
-    phrase: str
-
-
-MS = Unit("ms", "ms")
-TOKENS_PER_S = Unit("tokens/s", "tokens/s")
-MB = Unit("MB", "MB")
-BYTES = Unit("bytes", "bytes")
-TOKENS = Unit("tokens", "tokens")
-RATIO = Unit("ratio in [0, 1]", "[0, 1]")
-SECONDS = Unit("s", "seconds")
-UNIX_SECONDS = Unit("s (Unix time)", "Unix seconds")
-FIGURE = Unit("unit of the figure", "unit of the summarized figure")
-
-_TOKEN_COUNTS = ("block_size",)  # token counts whose name does not end in _tokens
-
-
-def _is_list(annotation: Any) -> bool:
-    annotation = _strip_optional(annotation)
-    while typing.get_origin(annotation) is Annotated:
-        annotation = typing.get_args(annotation)[0]
-    return typing.get_origin(annotation) is list
-
-
-def unit_of(model: type[BaseModel], name: str) -> Unit | None:
-    """The unit of a field by the contract's naming conventions, or None if it has none.
-
-    ``*_ms`` and ``itl_list`` milliseconds; ``*_tps`` tokens per second; ``*_mb`` MB;
-    ``*_bytes`` bytes; ``*_rate`` a ratio in [0, 1]; token counts (``*_tokens`` and
-    ``*_tokens_total`` that are not lists of token ids, ``block_size``) tokens; the
-    ``Timestamps`` fields seconds; ``created`` Unix seconds; the statistics of a
-    ``Distribution`` the unit of the summarized figure.
-    """
-    if model.__name__ == "Distribution":
-        return None if name == "count" else FIGURE
-    if model.__name__ == "Timestamps":
-        return SECONDS
-    if name.endswith("_ms") or name == "itl_list":
-        return MS
-    suffixes = {"_tps": TOKENS_PER_S, "_mb": MB, "_bytes": BYTES, "_rate": RATIO}
-    for suffix, unit in suffixes.items():
-        if name.endswith(suffix):
-            return unit
-    if name == "created":
-        return UNIX_SECONDS
-    is_count = name.endswith(("_tokens", "_tokens_total")) or name in _TOKEN_COUNTS
-    if is_count and not _is_list(model.model_fields[name].annotation):
-        return TOKENS
-    return None
-
-
-# --- types, as SPEC.md writes them ------------------------------------------------------------
+# --- types, as the tables write them ---------------------------------------------------------
 
 
 def type_name(annotation: Any) -> str:
-    """Render an annotation the way SPEC.md writes types (constraints dropped)."""
+    """An annotation as the field tables write it (constraints dropped): ``float|None``."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is Annotated:
@@ -160,7 +104,7 @@ def type_name(annotation: Any) -> str:
         return "Any"
     if isinstance(annotation, type):
         return annotation.__name__
-    raise ValueError(f"no SPEC notation for {annotation!r}")
+    raise ValueError(f"no table notation for {annotation!r}")
 
 
 # --- constraints ------------------------------------------------------------------------------

@@ -23,9 +23,8 @@ import pytest
 from pydantic import BaseModel
 
 import sagellm_protocol
+from sagellm_protocol._naming import unit_of
 from sagellm_protocol.registry import MESSAGE_TYPES
-
-from .scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(sagellm_protocol.__file__).resolve().parent
@@ -251,9 +250,7 @@ def test_every_field_has_a_description(model: type[BaseModel], name: str) -> Non
     assert description.rstrip().endswith("."), description
 
 
-gen_docs = load_script("gen_docs")
-
-WITH_UNIT = [(m, n) for m, n in FIELDS if gen_docs.unit_of(m, n) is not None]
+WITH_UNIT = [(m, n) for m, n in FIELDS if unit_of(m, n) is not None]
 
 
 @pytest.mark.parametrize(
@@ -262,7 +259,8 @@ WITH_UNIT = [(m, n) for m, n in FIELDS if gen_docs.unit_of(m, n) is not None]
 def test_field_description_states_the_unit(model: type[BaseModel], name: str) -> None:
     """By name: *_ms ms, *_tps tokens/s, *_mb MB, *_bytes bytes, *_rate [0, 1], token counts
     tokens, Timestamps seconds, created Unix seconds, Distribution statistics the figure's unit."""
-    unit = gen_docs.unit_of(model, name)
+    unit = unit_of(model, name)
+    assert unit is not None
     description = model.model_fields[name].description or ""
     assert re.search(rf"(?<![\w/]){re.escape(unit.phrase)}(?![\w/])", description), (
         f"{model.__name__}.{name}: the description should say {unit.phrase!r}: {description}"
@@ -292,5 +290,5 @@ def test_field_description_states_the_unit(model: type[BaseModel], name: str) ->
 )
 def test_unit_conventions(model: str, name: str, unit: str | None) -> None:
     by_name = {m.__name__: m for m in MODELS}
-    found = gen_docs.unit_of(by_name[model], name)
+    found = unit_of(by_name[model], name)
     assert (found.label if found else None) == unit

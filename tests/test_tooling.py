@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from sagellm_protocol._naming import bad_field_names
+
 from .scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 verify_level0 = load_script("verify_level0")
-check_field_names = load_script("check_field_names")
 
 
 def _fake_wheel(directory: Path, name: str, requires: list[str], *, typed: bool = True) -> Path:
@@ -112,7 +113,7 @@ def test_field_name_check_flags_other_cases() -> None:
         double__under: int = 0
         digit1_ok: int = 0
 
-    assert check_field_names.bad_field_names([Bad]) == [
+    assert bad_field_names([Bad]) == [
         "Bad.camelCase",
         "Bad.trailing_",
         "Bad.double__under",
