@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Generate the tables of docs/protocol_v0.1.md from the models, in place.
+"""Generate the tables of docs/protocol_v0.1.md and VERSIONING.md from the code, in place.
 
-The document is hand-written prose with generated blocks between markers::
+Each document is hand-written prose with generated blocks between markers::
 
     <!-- generated: message Request -->
     ... (rewritten by this script) ...
@@ -14,13 +14,17 @@ Block kinds:
   docstring) and an example: the first accepted golden vector of the type;
 * ``enum NAME``: the values of an enum with their meaning (the member docstrings);
 * ``errors``: the error code table (``ERROR_CODE_TABLE`` and the ``ErrorCode`` docstrings);
-* ``types``: the list of every documented type with its one-line summary.
+* ``types``: the list of every documented type with its one-line summary;
+* ``verdicts``: the verdict of each kind of change the compatibility checker reports
+  (``sagellm_protocol.compat``), for VERSIONING.md.
 
-Text outside the blocks is left as it is. Every public message type (``registry.MESSAGE_TYPES``
-and the nested ``Distribution``) and every enum used by a field must have its block.
+Text outside the blocks is left as it is. In the protocol page, every public message type
+(``registry.MESSAGE_TYPES`` and the nested ``Distribution``) and every enum used by a field
+must have its block; VERSIONING.md must have the ``verdicts`` block.
 
-``python scripts/gen_docs.py`` rewrites the document; ``--check`` changes nothing and exits 1
-when the document differs from what the models produce; ``--doc PATH`` works on another file.
+``python scripts/gen_docs.py`` rewrites the documents (part of ``make schema``); ``--check``
+changes nothing and exits 1 when a document differs from what the code produces; ``--doc
+PATH`` takes the protocol page from another file.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from pydantic_core import PydanticUndefined
 
 import sagellm_protocol
 from sagellm_protocol._naming import unit_of
+from sagellm_protocol.compat import _VERDICTS, Kind
 from sagellm_protocol.errors import ERROR_CODE_TABLE, ErrorCode
 from sagellm_protocol.kv_hooks import KVDType, KVEvictReason, KVLayout
 from sagellm_protocol.limits import MAX_METADATA_DEPTH
@@ -56,6 +61,7 @@ from sagellm_protocol.summary import Distribution
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "protocol_v0.1.md"
+VERSIONING = ROOT / "VERSIONING.md"
 VECTORS = Path(sagellm_protocol.__file__).resolve().parent / "schemas" / BUNDLE_VERSION / "vectors"
 
 _BLOCK = re.compile(
@@ -448,6 +454,21 @@ def types_block(models: Models) -> list[str]:
     return lines
 
 
+def verdicts_block() -> list[str]:
+    """Every kind of change ``compat`` reports, with its verdict for each direction of traffic.
+
+    A kind whose verdict depends on where the change is found says so.
+    """
+    lines = [
+        "| kind | old sender -> new receiver | new sender -> old receiver |",
+        "|---|---|---|",
+    ]
+    for kind in typing.get_args(Kind):
+        old_to_new, new_to_old = _VERDICTS.get(kind, ("depends (below)", "depends (below)"))
+        lines.append(f"| `{kind}` | {old_to_new} | {new_to_old} |")
+    return lines
+
+
 def _body(spec: str, models: Models) -> list[str]:
     kind, _, name = spec.partition(" ")
     builders: dict[str, Callable[[], list[str]]] = {
@@ -455,6 +476,7 @@ def _body(spec: str, models: Models) -> list[str]:
         "enum": lambda: enum_block(name),
         "errors": errors_block,
         "types": lambda: types_block(models),
+        "verdicts": verdicts_block,
     }
     if kind not in builders:
         raise ValueError(f"unknown generated block kind {kind!r} in <!-- generated: {spec} -->")
@@ -465,17 +487,26 @@ def _body(spec: str, models: Models) -> list[str]:
     return builders[kind]()
 
 
-def render(text: str, models: Models | None = None) -> str:
+def protocol_blocks(models: Models) -> list[str]:
+    """The blocks the protocol page must have: every type and enum, the errors, the types."""
+    wanted = [f"message {name}" for name in models]
+    wanted += [f"enum {name}" for name in DOCUMENTED_ENUMS]
+    return [*wanted, "errors", "types"]
+
+
+def render(
+    text: str,
+    models: Models | None = None,
+    required: Callable[[Models], list[str]] = protocol_blocks,
+) -> str:
     """``text`` with every generated block rewritten from ``models`` (default: the real ones).
 
-    Raises ``ValueError`` when a documented type or enum has no block, or a block names
-    something unknown.
+    Raises ``ValueError`` when a block that ``required(models)`` names is missing (by default
+    those of the protocol page), or a block names something unknown.
     """
     models = documented_types() if models is None else models
     specs = [match["spec"] for match in _BLOCK.finditer(text)]
-    wanted = [f"message {name}" for name in models]
-    wanted += [f"enum {name}" for name in DOCUMENTED_ENUMS]
-    wanted += ["errors", "types"]
+    wanted = required(models)
     missing = [spec for spec in wanted if spec not in specs]
     if missing:
         listed = ", ".join(f"<!-- generated: {spec} -->" for spec in missing)
@@ -491,37 +522,46 @@ def render(text: str, models: Models | None = None) -> str:
     return _BLOCK.sub(replace, text)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Rewrite the document, or with ``--check`` report drift (exit 1)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="report drift, change nothing")
-    parser.add_argument("--doc", type=Path, default=DOC, help=f"the document (default {DOC})")
-    args = parser.parse_args(argv)
-    current = args.doc.read_text(encoding="utf-8")
+def versioning_blocks(models: Models) -> list[str]:
+    """The blocks VERSIONING.md must have: the verdict table."""
+    return ["verdicts"]
+
+
+def _update(path: Path, required: Callable[[Models], list[str]], *, check: bool) -> bool:
+    """Rewrite one document (or with ``check`` compare it); False on drift or a bad block."""
+    current = path.read_text(encoding="utf-8")
     try:
-        expected = render(current)
+        expected = render(current, required=required)
     except ValueError as exc:
-        print(f"{args.doc}: {exc}", file=sys.stderr)
-        return 1
-    if not args.check:
-        if expected != current:
-            args.doc.write_text(expected, encoding="utf-8")
-            print(f"{args.doc}: regenerated")
-        else:
-            print(f"{args.doc}: up to date")
-        return 0
+        print(f"{path}: {exc}", file=sys.stderr)
+        return False
     if expected == current:
-        print(f"{args.doc}: up to date")
-        return 0
+        print(f"{path}: up to date")
+        return True
+    if not check:
+        path.write_text(expected, encoding="utf-8")
+        print(f"{path}: regenerated")
+        return True
     diff = difflib.unified_diff(
         current.splitlines(keepends=True),
         expected.splitlines(keepends=True),
-        fromfile=f"{args.doc} (committed)",
-        tofile=f"{args.doc} (from the models)",
+        fromfile=f"{path} (committed)",
+        tofile=f"{path} (from the code)",
     )
     sys.stderr.writelines(diff)
-    print(f"{args.doc}: differs from the models; run python scripts/gen_docs.py", file=sys.stderr)
-    return 1
+    print(f"{path}: differs from the code; run python scripts/gen_docs.py", file=sys.stderr)
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite the documents, or with ``--check`` report drift (exit 1)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="report drift, change nothing")
+    parser.add_argument("--doc", type=Path, default=DOC, help=f"the protocol page (default {DOC})")
+    args = parser.parse_args(argv)
+    pages = [(args.doc, protocol_blocks), (VERSIONING, versioning_blocks)]
+    results = [_update(path, required, check=args.check) for path, required in pages]
+    return 0 if all(results) else 1
 
 
 if __name__ == "__main__":

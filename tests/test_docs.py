@@ -1,8 +1,9 @@
-"""The documents agree with the code: the generated protocol page, and every Python example.
+"""The documents agree with the code: the generated tables, and every Python example.
 
-``docs/protocol_v0.1.md`` must be exactly what ``scripts/gen_docs.py`` produces from the
-models, so changing a field (its constraint, default or docstring) without regenerating the
-page fails here. Every ```python block of docs/*.md, MIGRATION.md and VERSIONING.md runs.
+``docs/protocol_v0.1.md`` and VERSIONING.md must be exactly what ``scripts/gen_docs.py``
+produces from the code, so changing a field (its constraint, default or docstring) or a verdict
+of the compatibility checker without regenerating fails here. Every ```python block of
+docs/*.md, MIGRATION.md and VERSIONING.md runs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "protocol_v0.1.md"
+VERSIONING = ROOT / "VERSIONING.md"
 SCRIPT = ROOT / "scripts" / "gen_docs.py"
 
 
@@ -70,7 +72,7 @@ def test_check_mode_fails_on_a_stale_doc(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "+| `max_tokens` | `int` | required | integer > 0 |" in result.stderr
-    assert "differs from the models" in result.stderr
+    assert "differs from the code" in result.stderr
 
 
 def test_regenerating_rewrites_only_the_blocks(tmp_path: Path) -> None:
@@ -91,6 +93,30 @@ def test_regenerating_rewrites_only_the_blocks(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert stale.read_text(encoding="utf-8") == _doc()
+
+
+def test_versioning_verdict_table_is_what_the_generator_writes() -> None:
+    current = VERSIONING.read_text(encoding="utf-8")
+    assert gen_docs.render(current, required=gen_docs.versioning_blocks) == current
+
+
+def test_changing_a_verdict_without_regenerating_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sagellm_protocol import compat
+
+    current = VERSIONING.read_text(encoding="utf-8")
+    assert "| `bound_widened` | compatible | incompatible |" in current
+    monkeypatch.setitem(compat._VERDICTS, "bound_widened", ("breaking", "incompatible"))
+    changed = gen_docs.render(current, required=gen_docs.versioning_blocks)
+    assert "| `bound_widened` | breaking | incompatible |" in changed.splitlines()
+
+
+def test_versioning_needs_the_verdict_table() -> None:
+    current = VERSIONING.read_text(encoding="utf-8")
+    without = re.sub(
+        r"<!-- generated: verdicts -->\n.*?<!-- end generated -->", "", current, flags=re.DOTALL
+    )
+    with pytest.raises(ValueError, match="verdicts"):
+        gen_docs.render(without, required=gen_docs.versioning_blocks)
 
 
 class _StricterRequest(Request):
