@@ -38,7 +38,7 @@ level0: setup ## the Level-0 dependency rule and the snake_case field check
 
 schema: setup ## regenerate the schema bundle, the golden vectors and the protocol doc from the models
 	$(VENV_PY) -m sagellm_protocol schema --out src/sagellm_protocol/schemas/v0.1
-	$(VENV_PY) scripts/gen_vectors.py
+	$(VENV_PY) -m scripts.gen_vectors
 	$(VENV_PY) scripts/gen_docs.py
 
 compat: setup ## compare the current bundle with the last released one
@@ -47,7 +47,7 @@ compat: setup ## compare the current bundle with the last released one
 		src/sagellm_protocol/schemas/v0.1
 
 fuzz: setup ## 100,000 hostile inputs through every decode path, and decode cost by size (not in CI)
-	$(VENV_PY) scripts/fuzz.py run --cases 100000
+	$(VENV_PY) -m scripts.fuzz run --cases 100000
 	$(VENV_PY) benchmarks/decode_scaling.py
 
 bench: ## ours against the original package and msgspec, side by side; writes docs/performance.md

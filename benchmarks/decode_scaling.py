@@ -4,6 +4,8 @@
 Times ``decode`` on inputs of each size (valid messages with one large field, and invalid
 text that is refused), reports the median of repeated runs and the cost per MB, and writes
 the table into docs/robustness.md. Linear cost shows as a flat cost per MB across sizes.
+Run it with the development environment, where the package is installed:
+``.venv/bin/python benchmarks/decode_scaling.py``.
 """
 
 from __future__ import annotations
@@ -18,14 +20,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pydantic
+
+from sagellm_protocol import ProtocolError, Request, Response, decode, encode
+from sagellm_protocol.testing import example
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-
-import pydantic  # noqa: E402
-
-from sagellm_protocol import ProtocolError, Request, Response, decode, encode  # noqa: E402
-from sagellm_protocol.testing import example  # noqa: E402
-
 DOC = ROOT / "docs" / "robustness.md"
 SIZES = {"1 KB": 1_000, "1 MB": 1_000_000, "10 MB": 10_000_000}
 

@@ -1,9 +1,10 @@
 """The measurements behind ``make bench`` (started by benchmarks/run.py; see there).
 
 One process, one pydantic, both packages: the original ``isagellm-protocol==0.1.0`` is
-imported through a symlink to its ``sagellm_protocol`` directory, the objects the workloads
-need are kept, its modules are removed from ``sys.modules``, and then this project's package
-is imported from ``src/``. Only the original's public API is called.
+imported from its ``sagellm_protocol`` directory, the objects the workloads need are kept, its
+modules are removed from ``sys.modules``, and then this project's package is imported from
+``src/`` (both by ``import_package``, which leaves ``sys.path`` alone). Only the original's
+public API is called.
 
 Every workload is timed in rounds; in each round every contender runs one batch, in an order
 that alternates from round to round, and the round's ratio is ours / theirs. Reported: the
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import importlib.util
 import json
 import os
 import platform
@@ -30,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -52,16 +55,35 @@ class Original:
     events: Any  # TypeAdapter(StreamEvent), built once
 
 
+def import_package(directory: str) -> ModuleType:
+    """Import the package in ``directory`` as ``sagellm_protocol``, submodules from there too."""
+    spec = importlib.util.spec_from_file_location(
+        "sagellm_protocol",
+        os.path.join(directory, "__init__.py"),
+        submodule_search_locations=[directory],
+    )
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"no package in {directory}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["sagellm_protocol"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules["sagellm_protocol"]
+        raise
+    return module
+
+
 def load_original(directory: str) -> tuple[Original, str]:
-    """Import the original from ``directory`` alone; return it and the import path used."""
+    """Import the original from ``directory`` alone; return it and a directory holding only it.
+
+    The holder (a symlink to ``directory`` as ``sagellm_protocol``) is what the import-time
+    subprocesses get as their ``PYTHONPATH``.
+    """
     holder = tempfile.mkdtemp(prefix="sagellm-original-")
     os.symlink(directory, os.path.join(holder, "sagellm_protocol"))
-    sys.path.insert(0, holder)
     try:
-        import sagellm_protocol as original  # noqa: PLC0415
-
-        if Path(original.__file__).resolve().parent != Path(directory).resolve():
-            raise RuntimeError(f"imported {original.__file__}, not the original in {directory}")
+        original = import_package(directory)
         kept = Original(
             version=str(getattr(original, "__version__", "?")),
             directory=directory,
@@ -71,7 +93,6 @@ def load_original(directory: str) -> tuple[Original, str]:
             events=TypeAdapter(original.StreamEvent),
         )
     finally:
-        sys.path.remove(holder)
         for name in [n for n in sys.modules if n.partition(".")[0] == "sagellm_protocol"]:
             del sys.modules[name]
     return kept, holder
@@ -547,16 +568,17 @@ def import_times(
     src: str, original_holder: str | None, rounds: int
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Wall and CPU seconds of ``python -c "import sagellm_protocol"``, alternating."""
-    commands = {"ours": f"import sys; sys.path.insert(0, {src!r}); import sagellm_protocol"}
+    # name: (code, the directory the package is imported from, by PYTHONPATH)
+    commands = {"ours": ("import sagellm_protocol", src)}
     if original_holder is not None:
-        commands["original"] = (
-            f"import sys; sys.path.insert(0, {original_holder!r}); import sagellm_protocol"
-        )
-    commands["pydantic alone"] = "import pydantic; from pydantic import BaseModel"
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    env.pop("PYTHONPATH", None)
+        commands["original"] = ("import sagellm_protocol", original_holder)
+    commands["pydantic alone"] = ("import pydantic; from pydantic import BaseModel", "")
+    base = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    base.pop("PYTHONPATH", None)
 
-    def run(code: str) -> tuple[float, float]:
+    def run(command: tuple[str, str]) -> tuple[float, float]:
+        code, path = command
+        env = {**base, "PYTHONPATH": path} if path else base
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], check=True, env=env)
@@ -565,8 +587,8 @@ def import_times(
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         return wall, cpu
 
-    for code in commands.values():  # warm up; writes this project's bytecode caches
-        run(code)
+    for command in commands.values():  # warm up; writes this project's bytecode caches
+        run(command)
     walls: dict[str, list[float]] = {name: [] for name in commands}
     cpus: dict[str, list[float]] = {name: [] for name in commands}
     names = list(commands)
@@ -775,9 +797,7 @@ def main() -> int:
             original, holder = load_original(args.original)
         except Exception as exc:  # reported; the run goes on without it
             problem = f"the original could not be imported: {exc!r}"
-    sys.path.insert(0, args.src)
-    import sagellm_protocol  # noqa: PLC0415
-
+    sagellm_protocol = import_package(os.path.join(args.src, "sagellm_protocol"))
     if not sagellm_protocol.__file__ or not sagellm_protocol.__file__.startswith(args.src):
         raise RuntimeError(f"imported {sagellm_protocol.__file__}, not this project's package")
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Fuzzing campaigns against every decode path (``make fuzz``), and the adversarial corpus.
 
-``python scripts/fuzz.py run [--cases N] [--seed S]``
+Run from the repository root as a module, so that it can import the tests' fuzzing helpers:
+
+``python -m scripts.fuzz run [--cases N] [--seed S]``
     N hostile inputs (default 100,000) through ``decode`` (every case), ``SSEDecoder`` (every
     fourth case) and ``sagellm-protocol validate`` (every fiftieth). Prints a summary and
     records it in docs/robustness.md. Exit 1 if any case fails the oracle (tests/fuzzing.py).
 
-``python scripts/fuzz.py corpus [--count N]``
+``python -m scripts.fuzz corpus [--count N]``
     Writes the adversarial corpus tests/corpus/adversarial.jsonl (N small cases, default 250,
     from a fixed seed) that the test suite replays in CI.
 """
@@ -24,12 +26,9 @@ import time
 import traceback
 from pathlib import Path
 
+from tests.fuzzing import CORPUS, check_cli, check_decode, check_sse, make_case
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.fuzzing import Case, check_cli, check_decode, check_sse, make_case  # noqa: E402
-
-CORPUS = ROOT / "tests" / "corpus" / "adversarial.jsonl"
 DOC = ROOT / "docs" / "robustness.md"
 CORPUS_SEED = 20261128
 MAX_CORPUS_CASE = 8 * 1024  # bytes; larger inputs are built by recipes in the tests
@@ -120,17 +119,6 @@ def main() -> int:
     if args.command == "corpus":
         return corpus(args.count)
     return run(args.cases, args.seed)
-
-
-def load_corpus() -> list[Case]:
-    """The corpus cases, as the tests replay them."""
-    cases = []
-    for line in CORPUS.read_text(encoding="utf-8").splitlines():
-        entry = json.loads(line)
-        data = base64.b64decode(entry["data"])
-        as_str = data.decode("utf-8", "surrogatepass") if entry["as_str"] else data
-        cases.append(Case(entry["type"], as_str, entry["recipe"]))
-    return cases
 
 
 if __name__ == "__main__":

@@ -11,9 +11,12 @@ another place). Each file holds::
 
 A rejected vector lists every error the input must produce, in order. ``json_text`` holds
 inputs that a JSON document cannot (``NaN`` and ``Infinity`` literals). Sources: one vector per
-case of the rule table (``tests/rules_table.py``, every rule of SPEC.md on both sides of its
-boundary) that JSON can carry, and the general rules for every field (no coercion, finite
+case of the rule table (``tests/rules_table.py``, every rule of the contract on both sides of
+its boundary) that JSON can carry, and the general rules for every field (no coercion, finite
 floats, unknown fields rejected, required fields present), plus the metadata depth limit.
+
+Run from the repository root as a module, so that it can import the rule table from the tests:
+``python -m scripts.gen_vectors`` (part of ``make schema``).
 """
 
 from __future__ import annotations
@@ -28,16 +31,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+from tests.rules_table import RULES
+
+from sagellm_protocol import PROTOCOL_VERSION, ProtocolError, StreamEvent, decode, encode
+from sagellm_protocol.registry import MESSAGE_TYPES
+from sagellm_protocol.schema import dumps
+from sagellm_protocol.testing import example, example_data
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from pydantic import BaseModel  # noqa: E402
-from tests.rules_table import RULES  # noqa: E402
-
-from sagellm_protocol import PROTOCOL_VERSION, ProtocolError, StreamEvent, decode, encode  # noqa: E402
-from sagellm_protocol.registry import MESSAGE_TYPES  # noqa: E402
-from sagellm_protocol.schema import dumps  # noqa: E402
-from sagellm_protocol.testing import example, example_data  # noqa: E402
 
 DEFAULT_OUT = ROOT / "src" / "sagellm_protocol" / "schemas" / f"v{PROTOCOL_VERSION}" / "vectors"
 

@@ -12,6 +12,7 @@ the marker.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -30,6 +31,10 @@ MARKER = "ZqX-marker-7731"
 """Planted in the input; must never appear in an error message."""
 
 TYPE_NAMES = [*MESSAGE_TYPES, "StreamEvent"]
+
+CORPUS = Path(__file__).resolve().parent / "corpus" / "adversarial.jsonl"
+"""The adversarial corpus: small cases from a fixed seed, written by ``python -m scripts.fuzz
+corpus`` and replayed by the tests."""
 
 
 @dataclass(frozen=True)
@@ -221,3 +226,14 @@ def check_cli(case: Case, directory: Path) -> int:
     assert MARKER not in output.getvalue(), output.getvalue()[:300]
     assert MARKER not in errors.getvalue(), errors.getvalue()[:300]
     return status
+
+
+def load_corpus() -> list[Case]:
+    """The corpus cases, as the tests replay them."""
+    cases = []
+    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        data = base64.b64decode(entry["data"])
+        as_str = data.decode("utf-8", "surrogatepass") if entry["as_str"] else data
+        cases.append(Case(entry["type"], as_str, entry["recipe"]))
+    return cases

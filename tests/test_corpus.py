@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
-from .fuzzing import Case, check_decode, check_sse
-from .scripts import load_script
+from .fuzzing import Case, check_decode, check_sse, load_corpus
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-CASES: list[Case] = load_script("fuzz").load_corpus()
+CASES: list[Case] = load_corpus()
 
 
 def test_the_corpus_is_large_and_varied() -> None:

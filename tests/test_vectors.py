@@ -40,7 +40,7 @@ def test_there_is_a_vector_file_per_type() -> None:
 def test_committed_vectors_are_current() -> None:
     expected = load_script("gen_vectors").vector_files()
     actual = {path.name: path.read_text(encoding="utf-8") for path in VECTORS.glob("*.json")}
-    assert actual == expected, "regenerate with: python scripts/gen_vectors.py"
+    assert actual == expected, "regenerate with: make schema"
 
 
 def _type(name: str) -> Any:
