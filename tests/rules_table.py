@@ -1,19 +1,25 @@
-"""Every rule of SPEC.md as data: one row per rule, with values on both sides of its boundary.
+"""Every rule of the contract as data: one row per rule, with values on both sides of its boundary.
 
-``test_rules.py`` checks every row against the models; ``test_readme.py`` checks that the
-README's rule table lists exactly these rows; a meta-test checks that every constraint
-declared on a model field has a row here.
+``test_rules.py`` checks every row against the models, and that every constraint declared on
+a model field has a row; ``scripts/gen_vectors.py`` turns the rows into golden vectors. The
+rows below are written by hand. A field without one gets a row derived from its declared
+constraint (a bound, a length, a Literal or an enum; ``derived_rule``), so that a new field
+needs no edit here unless its rule is one that cannot be derived, such as a rule across
+fields.
 """
 
 from __future__ import annotations
 
+import enum
 import math
+import types
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Union
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from sagellm_protocol import (
     ChatCompletionChoice,
@@ -44,6 +50,7 @@ from sagellm_protocol import (
     StreamEventStart,
     Timestamps,
 )
+from sagellm_protocol.registry import MESSAGE_TYPES
 from sagellm_protocol.summary import Distribution, MetricsSummary
 
 BELOW_ZERO = math.nextafter(0.0, -1.0)
@@ -222,7 +229,7 @@ def _distribution(**values: float) -> dict[str, Any]:
     return base
 
 
-RULES: tuple[Rule, ...] = (
+HAND_RULES: tuple[Rule, ...] = (
     # Request
     _ids(Request, "request_id", "trace_id", "model"),
     Rule(Request, ("prompt",), "may be empty", accepted=(Case({"prompt": ""}),)),
@@ -477,3 +484,148 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
 )
+
+
+# --- rows derived from a field's declared constraint -------------------------------------------
+
+
+def _declared(annotation: Any, metadata: Sequence[Any]) -> tuple[Any, list[Any]]:
+    """The bare type of a field and all its metadata (``Optional`` and ``Annotated`` removed)."""
+    found: list[Any] = []
+
+    def collect(items: Sequence[Any]) -> None:
+        for item in items:
+            if isinstance(item, FieldInfo):
+                collect(item.metadata)
+            else:
+                found.append(item)
+
+    collect(metadata)
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Union or origin is types.UnionType:
+            members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+            if len(members) != 1:
+                return annotation, found
+            annotation = members[0]
+        elif origin is Annotated:
+            annotation, *extra = typing.get_args(annotation)
+            collect(extra)
+        else:
+            return annotation, found
+
+
+def _limits(metadata: Sequence[Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {key: getattr(item, key) for item in metadata for key in keys if hasattr(item, key)}
+
+
+def _bound_cases(kind: type, metadata: Sequence[Any]) -> tuple[str, list[Any], list[Any]] | None:
+    """(text, accepted, rejected) for a bounded int or float, or None when it has no bound."""
+    bounds = _limits(metadata, ("gt", "ge", "lt", "le"))
+    if not bounds:
+        return None
+    integer = kind is int
+
+    def above(value: Any) -> Any:
+        return value + 1 if integer else math.nextafter(value, math.inf)
+
+    def below(value: Any) -> Any:
+        return value - 1 if integer else math.nextafter(value, -math.inf)
+
+    accepted: list[Any] = []
+    rejected: list[Any] = []
+    if "gt" in bounds:
+        accepted.append(above(bounds["gt"]))
+        rejected.append(bounds["gt"])
+    if "ge" in bounds:
+        accepted.append(bounds["ge"])
+        rejected.append(below(bounds["ge"]))
+    if "lt" in bounds:
+        accepted.append(below(bounds["lt"]))
+        rejected.append(bounds["lt"])
+    if "le" in bounds:
+        accepted.append(bounds["le"])
+        rejected.append(above(bounds["le"]))
+    low = [(sign, bounds[key]) for key, sign in (("gt", "("), ("ge", "[")) if key in bounds]
+    high = [(sign, bounds[key]) for key, sign in (("lt", ")"), ("le", "]")) if key in bounds]
+    if low and high:
+        text = f"in {low[0][0]}{low[0][1]}, {high[0][1]}{high[0][0]}"
+    elif low:
+        text = f"{'>' if low[0][0] == '(' else '>='} {low[0][1]}"
+    else:
+        text = f"{'<' if high[0][0] == ')' else '<='} {high[0][1]}"
+    return (f"integer {text}" if integer else text), accepted, rejected
+
+
+def _length_cases(metadata: Sequence[Any]) -> tuple[str, list[Any], list[Any]] | None:
+    """(text, accepted, rejected) for a string with a length limit, or None without one."""
+    lengths = _limits(metadata, ("min_length", "max_length"))
+    shortest, longest = lengths.get("min_length") or 0, lengths.get("max_length")
+    if not shortest and longest is None:
+        return None
+    accepted = ["x" * max(shortest, 1)]
+    rejected = ["x" * (shortest - 1)] if shortest else []
+    if longest is not None:
+        accepted.append("x" * longest)
+        rejected.append("x" * (longest + 1))
+    if shortest == 1 and longest is not None:
+        text = f"identifier: 1 to {longest} characters"
+    elif longest is None:
+        text = "non-empty" if shortest == 1 else f"at least {shortest} characters"
+    else:
+        text = f"{shortest} to {longest} characters"
+    return text, accepted, rejected
+
+
+def _value_cases(base: Any) -> tuple[str, list[Any], list[Any]] | None:
+    """(text, accepted, rejected) for a Literal or an enum, or None for another type."""
+    if typing.get_origin(base) is typing.Literal:
+        values = list(typing.get_args(base))
+    elif isinstance(base, type) and issubclass(base, enum.Enum):
+        values = [member.value for member in base]
+    else:
+        return None
+    return f"one of {', '.join(str(v) for v in values)}", values, [f"not-{values[0]}"]
+
+
+def derived_rule(model: type[BaseModel], name: str) -> Rule | None:
+    """The row of a field with a declared bound, length, Literal or enum; None for others.
+
+    Each bound gives the value at the boundary on the accepted side and the next value past
+    it on the rejected side (the next float for a number); a length limit gives strings of
+    the shortest and longest length and one character outside each; a Literal or an enum
+    accepts each value and rejects another. A list of such values gets the cases as its first
+    item. A length limit on a list has no derived row.
+    """
+    info = model.model_fields[name]
+    base, metadata = _declared(info.annotation, info.metadata)
+    item = typing.get_origin(base) is list
+    if item:
+        if _limits(metadata, ("min_length", "max_length")):
+            return None
+        base, metadata = _declared(typing.get_args(base)[0], [])
+    if base is int or base is float:
+        cases = _bound_cases(base, metadata)
+    elif base is str:
+        cases = _length_cases(metadata)
+    else:
+        cases = _value_cases(base)
+    if cases is None:
+        return None
+    text, accepted, rejected = cases
+    return _scalar(model, [name], f"each {text}" if item else text, accepted, rejected, item=item)
+
+
+def _derived_rules() -> tuple[Rule, ...]:
+    covered = {(rule.model, name) for rule in HAND_RULES for name in rule.fields}
+    rules = (
+        derived_rule(model, name)
+        for model in MESSAGE_TYPES.values()
+        for name in model.model_fields
+        if (model, name) not in covered
+    )
+    return tuple(rule for rule in rules if rule is not None)
+
+
+RULES: tuple[Rule, ...] = HAND_RULES + _derived_rules()
+"""Every rule: the hand-written rows, then the derived ones."""

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from sagellm_protocol import Request, Response, StreamEventDelta, encode
+from sagellm_protocol import (
+    PROTOCOL_VERSION,
+    Request,
+    Response,
+    StreamEventDelta,
+    __version__,
+    encode,
+)
 from sagellm_protocol import _traffic as traffic
 from sagellm_protocol.sse import encode_event
 from sagellm_protocol.streaming import split_response
@@ -21,7 +28,8 @@ SAMPLE = ROOT / "examples" / "traffic.jsonl"
 
 def test_version() -> None:
     result = run_cli("version")
-    assert (result.returncode, result.stdout) == (0, "sagellm-protocol 0.1.0 (protocol 0.1)\n")
+    expected = f"sagellm-protocol {__version__} (protocol {PROTOCOL_VERSION})\n"
+    assert (result.returncode, result.stdout) == (0, expected)
 
 
 @pytest.mark.parametrize(

@@ -165,9 +165,10 @@ def test_wire_constants() -> None:
     assert sagellm_protocol.SSE_MEDIA_TYPE == "text/event-stream"
 
 
-def test_versions() -> None:
-    assert sagellm_protocol.__version__ == "0.1.0"
-    assert sagellm_protocol.PROTOCOL_VERSION == "0.1"
+def test_the_package_version_starts_with_the_contract_version() -> None:
+    major, minor, patch = sagellm_protocol.__version__.split(".")
+    assert f"{major}.{minor}" == sagellm_protocol.PROTOCOL_VERSION == "0.1"
+    assert patch.isdigit()
 
 
 ENUMS: dict[type[Enum], dict[str, str]] = {

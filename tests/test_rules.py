@@ -1,21 +1,22 @@
-"""Every rule of SPEC.md, on both sides of its boundary (the table is tests/rules_table.py)."""
+"""Every rule of the contract, on both sides of its boundary (the table is tests/rules_table.py)."""
 
 from __future__ import annotations
 
 import enum
 import typing
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, Strict, ValidationError
 from pydantic.fields import FieldInfo
 
-from sagellm_protocol import ProtocolError
+from sagellm_protocol import KVDType, ProtocolError, Request
+from sagellm_protocol._fields import Flag, Identifier, Millis, TokenIds
 from sagellm_protocol._pydantic import has_model_validators
 from sagellm_protocol.registry import MESSAGE_TYPES
-from sagellm_protocol.testing import example
+from sagellm_protocol.testing import example, example_data
 
-from .rules_table import RULES, Case, Rule
+from .rules_table import BELOW_ZERO, RULES, Case, Rule, derived_rule
 
 ACCEPTED = [(rule, case) for rule in RULES for case in rule.accepted]
 REJECTED = [(rule, case) for rule in RULES for case in rule.rejected]
@@ -111,3 +112,51 @@ def test_every_cross_field_rule_has_a_rule_row(model: str, text: str) -> None:
     assert rule.accepted
     assert rule.rejected
     assert all(len(case.overrides) > 1 for case in rule.rejected)
+
+
+class _GrownRequest(Request):
+    """A Request with optional fields of every kind a row can be derived for."""
+
+    deadline_ms: Millis | None = None
+    tenant_id: Identifier | None = None
+    priority: Annotated[int, Strict(), Field(ge=0, lt=10)] | None = None
+    mode: Literal["fast", "exact"] | None = None
+    dtype: KVDType | None = None
+    draft_tokens: TokenIds | None = None
+    tags: Annotated[list[Identifier], Field(min_length=1)] | None = None
+    verbose: Flag | None = None
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "accepted", "rejected"),
+    [
+        ("deadline_ms", ">= 0", [0], [BELOW_ZERO]),
+        ("tenant_id", "identifier: 1 to 256 characters", ["x", "x" * 256], ["", "x" * 257]),
+        ("priority", "integer in [0, 10)", [0, 9], [-1, 10]),
+        ("mode", "one of fast, exact", ["fast", "exact"], ["not-fast"]),
+        ("dtype", "one of fp16, bf16, fp8, int8", ["fp16", "bf16", "fp8", "int8"], ["not-fp16"]),
+        ("draft_tokens", "each integer >= 0", [[0]], [[-1]]),
+    ],
+)
+def test_a_row_is_derived_from_a_declared_constraint(
+    name: str, text: str, accepted: list[Any], rejected: list[Any]
+) -> None:
+    rule = derived_rule(_GrownRequest, name)
+    assert rule is not None
+    assert rule.text == text
+    assert [case.overrides[name] for case in rule.accepted] == accepted
+    assert [case.overrides[name] for case in rule.rejected] == rejected
+    base = example_data(Request)
+    for case in rule.accepted:
+        _GrownRequest.model_validate({**base, **case.overrides})
+    for case in rule.rejected:
+        with pytest.raises(ValidationError) as caught:
+            _GrownRequest.model_validate({**base, **case.overrides})
+        assert [e.param for e in ProtocolError.from_validation_error(caught.value).errors] == [
+            case.param
+        ]
+
+
+@pytest.mark.parametrize("name", ["tags", "verbose", "metadata"])
+def test_no_row_is_derived_without_a_simple_declared_constraint(name: str) -> None:
+    assert derived_rule(_GrownRequest, name) is None

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-from sagellm_protocol import StreamEvent, encode
+from sagellm_protocol import PROTOCOL_VERSION, StreamEvent, __version__, encode
 from sagellm_protocol._base import INTEGER_RULE
 from sagellm_protocol.registry import MESSAGE_TYPES
 from sagellm_protocol.schema import (
@@ -62,7 +62,7 @@ def test_index_names_types_and_versions() -> None:
     index = json.loads(bundle_files()["index.json"])
     assert index["types"] == [*MESSAGE_TYPES, "StreamEvent"]
     assert index["contract_version"] == "0.1"
-    assert index["package_version"] == "0.1.0"
+    assert index["package_version"] == __version__
     assert index["json_schema_dialect"] == "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -140,7 +140,7 @@ def test_cli_check_of_a_missing_directory(tmp_path: Path) -> None:
 def test_console_script_is_installed() -> None:
     script = Path(sys.executable).parent / "sagellm-protocol"
     result = subprocess.run([str(script), "version"], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "sagellm-protocol 0.1.0 (protocol 0.1)"
+    assert result.stdout.strip() == f"sagellm-protocol {__version__} (protocol {PROTOCOL_VERSION})"
 
 
 @pytest.fixture(scope="module")
