@@ -80,7 +80,7 @@ class Rule:
 
     @property
     def row(self) -> str:
-        """The README table row for this rule."""
+        """The rule as one Markdown table row: message, fields, text."""
         return f"| {self.model.__name__} | {', '.join(self.fields)} | {self.text} |"
 
 
