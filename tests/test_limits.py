@@ -7,18 +7,10 @@ import json
 import pytest
 
 from sagellm_protocol import ProtocolError, Request, StreamEventDelta, decode, encode, limits
-from sagellm_protocol.limits import MAX_PARAM_LENGTH
 from sagellm_protocol.sse import SSEDecoder, encode_event
 from sagellm_protocol.testing import example, example_data
 
 MiB = 1024 * 1024
-
-
-def test_the_limits() -> None:
-    assert 16 * MiB == limits.MAX_MESSAGE_SIZE
-    assert limits.MAX_METADATA_DEPTH == 32
-    assert limits.MAX_IDENTIFIER_LENGTH == 256
-    assert limits.MAX_PARAM_LENGTH == MAX_PARAM_LENGTH == 1024
 
 
 def _padded(size: int) -> bytes:

@@ -126,7 +126,7 @@ def test_a_missing_file_or_heading_is_found(tmp_path: Path) -> None:
     document.write_text(
         "# Title\n\nSee [the page](protocol_v0.1.md#general-rules), [this](#title),\n"
         "[gone](protocol_v0.2.md), [no heading](protocol_v0.1.md#no-such-heading),\n"
-        "[outside](../../elsewhere.md), `SPEC.md`, tests/test_nothing.py, docs/page.md\n"
+        "[outside](../../elsewhere.md), `NOTES.md`, tests/test_nothing.py, docs/page.md\n"
         "and `schemas/v0.1/index.json`.\n",
         encoding="utf-8",
     )
@@ -136,7 +136,7 @@ def test_a_missing_file_or_heading_is_found(tmp_path: Path) -> None:
         "../../elsewhere.md",
     ]
     paths = repository_paths(tmp_path)
-    assert missing_paths(document, paths) == ["SPEC.md", "tests/test_nothing.py"]
+    assert missing_paths(document, paths) == ["NOTES.md", "tests/test_nothing.py"]
 
 
 @pytest.mark.parametrize(

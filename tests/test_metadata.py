@@ -9,7 +9,6 @@ import pytest
 from pydantic import ValidationError
 
 from sagellm_protocol import ProtocolError, Request
-from sagellm_protocol.limits import MAX_METADATA_DEPTH
 from sagellm_protocol.testing import example
 
 
@@ -25,10 +24,6 @@ def _params(metadata: Any) -> list[str | None]:
     with pytest.raises(ValidationError) as caught:
         example(Request, metadata=metadata)
     return [error.param for error in ProtocolError.from_validation_error(caught.value).errors]
-
-
-def test_depth_limit_is_32() -> None:
-    assert MAX_METADATA_DEPTH == 32
 
 
 @pytest.mark.parametrize("container", ["dict", "list"])

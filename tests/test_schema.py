@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import subprocess
@@ -12,7 +13,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -173,13 +173,17 @@ SCHEMA_CANNOT_STATE = {
 """The rules a JSON Schema validator cannot enforce; it enforces every other rule as the models
 do."""
 
-VALIDATORS = {
-    name: jsonschema.Draft202012Validator(schema) for name, schema in json_schemas().items()
-}
+
+@functools.cache
+def _validator(name: str) -> Any:
+    """A JSON Schema validator of the bundle's schema (jsonschema is a test dependency; the
+    tests that compare with it are skipped without it)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    return jsonschema.Draft202012Validator(json_schemas()[name])
 
 
 def _schema_accepts(name: str, data: Any) -> bool:
-    return VALIDATORS[name].is_valid(data)
+    return bool(_validator(name).is_valid(data))
 
 
 def _model_accepts(model: type[BaseModel], data: Any) -> bool:

@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sagellm_protocol import (
-    SSE_MEDIA_TYPE,
     ProtocolError,
     Response,
     StreamEvent,
@@ -44,10 +43,6 @@ def _decode_all(chunks: list[bytes], *, frames: int | None = None) -> list[Strea
     if frames is not None:
         assert decoder.frames == frames
     return events
-
-
-def test_media_type() -> None:
-    assert SSE_MEDIA_TYPE == "text/event-stream"
 
 
 def test_frame_format() -> None:
