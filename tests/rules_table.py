@@ -532,20 +532,17 @@ def _bound_cases(kind: type, metadata: Sequence[Any]) -> tuple[str, list[Any], l
     def below(value: Any) -> Any:
         return value - 1 if integer else math.nextafter(value, -math.inf)
 
+    def same(value: Any) -> Any:
+        return value
+
+    # per bound: the value on its accepted side, and the one on its rejected side
+    sides = {"gt": (above, same), "ge": (same, below), "lt": (below, same), "le": (same, above)}
     accepted: list[Any] = []
     rejected: list[Any] = []
-    if "gt" in bounds:
-        accepted.append(above(bounds["gt"]))
-        rejected.append(bounds["gt"])
-    if "ge" in bounds:
-        accepted.append(bounds["ge"])
-        rejected.append(below(bounds["ge"]))
-    if "lt" in bounds:
-        accepted.append(below(bounds["lt"]))
-        rejected.append(bounds["lt"])
-    if "le" in bounds:
-        accepted.append(bounds["le"])
-        rejected.append(above(bounds["le"]))
+    for key, (inside, outside) in sides.items():
+        if key in bounds:
+            accepted.append(inside(bounds[key]))
+            rejected.append(outside(bounds[key]))
     low = [(sign, bounds[key]) for key, sign in (("gt", "("), ("ge", "[")) if key in bounds]
     high = [(sign, bounds[key]) for key, sign in (("lt", ")"), ("le", "]")) if key in bounds]
     if low and high:
