@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sagellm_protocol import Request
+
 ROOT = Path(__file__).resolve().parent.parent
 COPIED = ["src", "scripts", "tests", "docs", "Makefile", "VERSIONING.md", "CHANGELOG.md"]
 COPIED += ["pyproject.toml"]
@@ -127,9 +129,12 @@ def _failing(results: dict[str, subprocess.CompletedProcess[str]]) -> dict[str, 
 def test_adding_an_optional_field_takes_types_make_schema_and_a_version_bump(
     tmp_path: Path,
 ) -> None:
-    copy = _copy(tmp_path)
     field = walkthrough_field()
     name = field.split(":")[0].strip()
+    assert name not in Request.model_fields, (
+        f"Request has {name} now: give the walk-through in CONTRIBUTING.md a new field"
+    )
+    copy = _copy(tmp_path)
     _add_field(copy, field)
     _bump_patch_version(copy)
     _note_in_changelog(copy, f"- `Request.{name}`, optional.")
