@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from sagellm_protocol.compat import Change, compare_bundles
+from sagellm_protocol.compat import Allowance, Change, compare_bundles, load_allowances
 
 from .scripts import run_cli
 
@@ -374,6 +374,139 @@ def test_bundle_without_index(tmp_path: Path) -> None:
     old = write(tmp_path / "old", msg(Closed, a=(int,)), index=False)
     new = write(tmp_path / "new", msg(Closed, a=(str,)), index=False)
     assert [c.kind for c in compare_bundles(old, new).changes] == ["field_type_changed"]
+
+
+def _raw_bundle(directory: Path, schemas: dict[str, dict[str, Any]]) -> Path:
+    directory.mkdir(parents=True)
+    for name, schema in schemas.items():
+        (directory / f"{name}.json").write_text(json.dumps(schema))
+    (directory / "index.json").write_text(json.dumps({"types": list(schemas)}))
+    return directory
+
+
+def _tagged(*, tag_required: bool) -> dict[str, Any]:
+    required = ["kind", "x"] if tag_required else ["x"]
+    return {
+        "additionalProperties": False,
+        "properties": {"kind": {"const": "a", "default": "a"}, "x": {"type": "integer"}},
+        "required": required,
+        "title": "A",
+        "type": "object",
+    }
+
+
+def _member_and_union(*, tag_required: bool) -> dict[str, dict[str, Any]]:
+    """A type ``A`` alone, and a union document whose copy of ``A`` may require the tag."""
+    union = {"$defs": {"A": _tagged(tag_required=tag_required)}, "oneOf": [{"$ref": "#/$defs/A"}]}
+    return {"A": _tagged(tag_required=False), "Union": union}
+
+
+def test_a_definition_that_differs_from_its_namesake_is_compared_under_its_document(
+    tmp_path: Path,
+) -> None:
+    old = _raw_bundle(tmp_path / "old", _member_and_union(tag_required=False))
+    new = _raw_bundle(tmp_path / "new", _member_and_union(tag_required=True))
+    found = compare_bundles(old, new).changes
+    assert [(c.kind, c.location, c.old_to_new) for c in found] == [
+        ("optional_to_required", "Union.$defs.A.kind", "breaking")
+    ]
+
+
+def _allowance(location: str = "Union.$defs.A.kind") -> Allowance:
+    return Allowance("optional_to_required", location, "optional", "required", "a schema fix")
+
+
+def test_an_allowed_change_neither_breaks_nor_warns(tmp_path: Path) -> None:
+    old = _raw_bundle(tmp_path / "old", _member_and_union(tag_required=False))
+    new = _raw_bundle(tmp_path / "new", _member_and_union(tag_required=True))
+    report = compare_bundles(old, new)
+    assert report.exit_status() == 1
+    assert report.allow([_allowance()]) == []
+    assert (report.breaking, report.warnings, report.exit_status(strict=True)) == ([], [], 0)
+    assert [c.allowed for c in report.allowed] == ["a schema fix"]
+    assert report.lines() == [
+        "ALLOWED  Union.$defs.A.kind: optional to required (optional -> required); a schema fix",
+        "1 change(s): 0 breaking (old sender -> new receiver), 0 warning(s) "
+        "(new sender -> old receiver), 1 allowed",
+    ]
+    assert report.to_json()["allowed"] == 1
+
+
+def test_an_allowance_that_names_no_change_is_returned(tmp_path: Path) -> None:
+    old = _raw_bundle(tmp_path / "old", _member_and_union(tag_required=False))
+    new = _raw_bundle(tmp_path / "new", _member_and_union(tag_required=True))
+    report = compare_bundles(old, new)
+    stale = _allowance("Union.$defs.A.x")
+    assert report.allow([stale]) == [stale]
+    assert report.allowed == []
+    assert report.exit_status() == 1
+
+
+def _allowance_file(path: Path, entries: Any) -> Path:
+    path.write_text(json.dumps({"release": "0.0.1", "allowed": entries}))
+    return path
+
+
+def test_load_allowances_reads_each_entry(tmp_path: Path) -> None:
+    entry = {
+        "kind": "optional_to_required",
+        "location": "Union.$defs.A.kind",
+        "old": "optional",
+        "new": "required",
+        "reason": "a schema fix",
+    }
+    assert load_allowances(_allowance_file(tmp_path / "a.json", [entry])) == [_allowance()]
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (
+            {"kind": "optional_to_required", "location": "X.a", "old": None, "new": None},
+            "must have exactly",
+        ),
+        (
+            {"kind": "renamed", "location": "X.a", "old": None, "new": None, "reason": "r"},
+            "unknown kind 'renamed'",
+        ),
+        (
+            {"kind": "field_removed", "location": "X.a", "old": 1, "new": None, "reason": "r"},
+            "old and new are strings or null",
+        ),
+        (
+            {"kind": "field_removed", "location": "X.a", "old": None, "new": None, "reason": " "},
+            "needs a reason",
+        ),
+    ],
+)
+def test_load_allowances_refuses_an_incomplete_entry(
+    tmp_path: Path, entry: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        load_allowances(_allowance_file(tmp_path / "a.json", [entry]))
+
+
+def test_cli_allow(tmp_path: Path) -> None:
+    old = _raw_bundle(tmp_path / "old", _member_and_union(tag_required=False))
+    new = _raw_bundle(tmp_path / "new", _member_and_union(tag_required=True))
+    entry = {
+        "kind": "optional_to_required",
+        "location": "Union.$defs.A.kind",
+        "old": "optional",
+        "new": "required",
+        "reason": "a schema fix",
+    }
+    allowed = _allowance_file(tmp_path / "allowed.json", [entry])
+    result = run_cli("compat", str(old), str(new), "--allow", str(allowed))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.startswith("ALLOWED  Union.$defs.A.kind")
+    result = run_cli("compat", str(old), str(old), "--allow", str(allowed))
+    assert result.returncode == 1
+    assert "which is not a change between these bundles (remove it)" in result.stderr
+    broken = _allowance_file(tmp_path / "broken.json", "none")
+    result = run_cli("compat", str(old), str(new), "--allow", str(broken))
+    assert result.returncode == 2
+    assert "cannot read the allowances" in result.stderr
 
 
 def test_report_exit_status_and_json(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from sagellm_protocol.schema import (
     bundled_schema,
     check_bundle,
     json_schemas,
+    standard_json_schema,
     write_bundle,
 )
 from sagellm_protocol.testing import example_data
@@ -43,8 +44,112 @@ def test_bundle_lists_every_message_type_and_the_union() -> None:
     schemas = json_schemas()
     assert list(schemas) == [*MESSAGE_TYPES, "StreamEvent"]
     for name, model in MESSAGE_TYPES.items():
-        assert schemas[name] == model.model_json_schema()
-    assert schemas["StreamEvent"] == TypeAdapter(StreamEvent).json_schema()
+        assert schemas[name] == model.model_json_schema()  # already standard: unchanged
+    assert schemas["StreamEvent"] == standard_json_schema(TypeAdapter(StreamEvent).json_schema())
+
+
+def _differences(old: Any, new: Any, path: str = "") -> list[str]:
+    """JSON Pointer-like paths where ``old`` and ``new`` differ (lists compared whole)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            found
+            for key in sorted({*old, *new})
+            for found in (
+                [f"{path}/{key}"]
+                if key not in old or key not in new
+                else _differences(old[key], new[key], f"{path}/{key}")
+            )
+        ]
+    return [] if old == new else [path]
+
+
+def test_the_union_schema_is_changed_only_where_pydantic_is_not_standard() -> None:
+    generated = TypeAdapter(StreamEvent).json_schema()
+    assert _differences(generated, json_schemas()["StreamEvent"]) == [
+        "/$defs/StreamEventDelta/required",
+        "/$defs/StreamEventEnd/required",
+        "/$defs/StreamEventStart/required",
+        "/description",
+        "/discriminator",
+    ]
+
+
+def _keywords(schema: Any) -> set[str]:
+    """Every keyword used in a schema (names under properties and $defs are not keywords)."""
+    found: set[str] = set()
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            found.update(node)
+            for key, value in node.items():
+                if key in ("properties", "$defs") and isinstance(value, dict):
+                    pending.extend(value.values())
+                elif key not in ("const", "default", "enum", "examples"):
+                    pending.append(value)
+    return found
+
+
+JSON_SCHEMA_2020_12_KEYWORDS = {
+    *("$schema", "$id", "$ref", "$defs", "$comment", "$anchor", "$dynamicRef", "$dynamicAnchor"),
+    *("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas"),
+    *("prefixItems", "items", "contains", "properties", "patternProperties"),
+    *("additionalProperties", "propertyNames", "unevaluatedItems", "unevaluatedProperties"),
+    *("type", "const", "enum", "multipleOf", "maximum", "exclusiveMaximum", "minimum"),
+    *("exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems"),
+    *("uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties"),
+    *("required", "dependentRequired", "format", "contentEncoding", "contentMediaType"),
+    *("contentSchema", "title", "description", "default", "deprecated", "readOnly", "writeOnly"),
+    "examples",
+}
+"""The keywords of JSON Schema 2020-12's standard vocabularies (core to meta-data)."""
+
+
+@pytest.mark.parametrize("name", [*MESSAGE_TYPES, "StreamEvent"])
+def test_schema_uses_only_standard_keywords(name: str) -> None:
+    assert _keywords(bundled_schema(name)) <= JSON_SCHEMA_2020_12_KEYWORDS
+
+
+@pytest.mark.parametrize("name", [*MESSAGE_TYPES, "StreamEvent"])
+def test_every_schema_has_a_description(name: str) -> None:
+    assert bundled_schema(name)["description"].strip()
+
+
+def test_union_description_names_each_tag() -> None:
+    description = bundled_schema("StreamEvent")["description"]
+    assert '"start" for StreamEventStart' in description
+    assert '"delta" for StreamEventDelta' in description
+    assert '"end" for StreamEventEnd' in description
+
+
+def test_union_members_require_their_tag_where_the_types_alone_do_not() -> None:
+    union = bundled_schema("StreamEvent")
+    for name in ("StreamEventStart", "StreamEventDelta", "StreamEventEnd"):
+        assert union["$defs"][name]["required"][0] == "event"
+        assert "event" not in bundled_schema(name)["required"]  # the type alone defaults it
+
+
+def test_a_union_member_used_outside_its_union_is_refused() -> None:
+    member = {"properties": {"kind": {"const": "a"}}, "type": "object"}
+    schema: dict[str, Any] = {
+        "$defs": {"A": member},
+        "properties": {
+            "one": {
+                "discriminator": {"mapping": {"a": "#/$defs/A"}, "propertyName": "kind"},
+                "oneOf": [{"$ref": "#/$defs/A"}],
+            },
+            "two": {"$ref": "#/$defs/A"},
+        },
+    }
+    with pytest.raises(ValueError, match="A is used outside its tagged union"):
+        standard_json_schema(schema)
+    del schema["properties"]["two"]
+    standard = standard_json_schema(schema)
+    assert standard["$defs"]["A"]["required"] == ["kind"]
+    assert "discriminator" not in standard["properties"]["one"]
+    assert "discriminator" in schema["properties"]["one"]  # the input is left as it was
 
 
 def test_bundle_files_are_deterministic() -> None:
@@ -289,7 +394,7 @@ def test_exceptions_are_real_and_stated() -> None:
     assert not _model_accepts(MESSAGE_TYPES["ChatCompletionUsage"], usage)
     # ... and each is stated in the schema's description.
     schemas = json_schemas()
-    assert all(INTEGER_RULE in schemas[name]["description"] for name in MESSAGE_TYPES)
+    assert all(INTEGER_RULE in schema["description"] for schema in schemas.values())
     assert "32 levels" in schemas["Request"]["properties"]["metadata"]["description"]
     for name in ("Response", "StreamEventEnd", "Metrics", "Timestamps", "ChatCompletionUsage"):
         assert "Rule:" in schemas[name]["description"], name
@@ -324,3 +429,4 @@ def test_stream_event_union_schema_agrees(event: BaseModel) -> None:
     data = json.loads(encode(event))
     assert _schema_accepts("StreamEvent", data)
     assert not _schema_accepts("StreamEvent", {**data, "event": "other"})
+    assert not _schema_accepts("StreamEvent", {k: v for k, v in data.items() if k != "event"})

@@ -4,9 +4,10 @@ Subcommands:
 
 * ``schema --out DIR`` writes the JSON Schema bundle; ``schema --check DIR`` reports drift
   between a bundle and the models (exit 1 on drift).
-* ``compat OLD_DIR NEW_DIR [--json] [--strict]`` compares two bundles; exit 1 when a change
-  breaks old sender -> new receiver (with ``--strict``, also on new sender -> old receiver
-  warnings).
+* ``compat OLD_DIR NEW_DIR [--json] [--strict] [--allow FILE]`` compares two bundles; exit 1
+  when a change breaks old sender -> new receiver (with ``--strict``, also on new sender -> old
+  receiver warnings). ``--allow`` lets through the reviewed changes a file lists
+  (``compat.load_allowances``); an allowance that names no change is an error too.
 * ``validate [--type T] FILE|-`` checks recorded traffic (a JSON object or array, JSON lines, or
   an SSE stream): one line per problem, ``FILE:LINE: Type.param: code: message``, then a
   summary; exit 1 if any message is invalid.
@@ -59,21 +60,33 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_compat(args: argparse.Namespace) -> int:
-    from .compat import compare_bundles
+    from .compat import compare_bundles, load_allowances
 
     for directory in (args.old, args.new):
         if not Path(directory).is_dir():
             raise _UsageError(f"{directory}: no such directory")
     try:
+        allowances = load_allowances(args.allow) if args.allow is not None else []
+    except (OSError, ValueError) as exc:
+        raise _UsageError(f"cannot read the allowances: {exc}") from None
+    try:
         report = compare_bundles(args.old, args.new)
     except (OSError, ValueError, KeyError) as exc:
         raise _UsageError(f"cannot read the bundles: {exc}") from None
+    unused = report.allow(allowances)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, sort_keys=True))
     else:
         for line in report.lines():
             print(line)
-    return report.exit_status(strict=args.strict)
+    for allowance in unused:
+        print(
+            f"{args.allow}: allows {allowance.location}: {allowance.kind.replace('_', ' ')}, "
+            "which is not a change between these bundles (remove it)",
+            file=sys.stderr,
+        )
+    status = report.exit_status(strict=args.strict)
+    return EXIT_FAILED if unused else status
 
 
 def _read_input(source: str) -> tuple[str, str]:
@@ -203,6 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     compat.add_argument("new", metavar="NEW_DIR", help="the newer bundle")
     compat.add_argument("--json", action="store_true", help="print the report as JSON")
     compat.add_argument("--strict", action="store_true", help="let warnings fail too")
+    compat.add_argument(
+        "--allow",
+        metavar="FILE",
+        help="a JSON file of reviewed changes to let through (each with its reason)",
+    )
     compat.set_defaults(handler=_cmd_compat)
 
     validate = commands.add_parser(

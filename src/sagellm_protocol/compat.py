@@ -21,6 +21,11 @@ every document that holds the definition is reported once under the definition's
 (``Error.json#ErrorCode``).
 
 Titles and descriptions are documentation, not contract, and are not compared.
+
+A reviewed change can be let through: ``report.allow(load_allowances(path))`` marks each
+change that an ``Allowance`` names exactly (kind, location, old and new value) as allowed, with
+the allowance's reason; an allowed change neither breaks the gate nor warns. An allowance that
+names no change is returned, so a gate can refuse stale ones.
 """
 
 from __future__ import annotations
@@ -30,9 +35,17 @@ import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-__all__ = ["Change", "CompatReport", "Kind", "compare_bundles", "load_bundle"]
+__all__ = [
+    "Allowance",
+    "Change",
+    "CompatReport",
+    "Kind",
+    "compare_bundles",
+    "load_allowances",
+    "load_bundle",
+]
 
 Kind = Literal[
     "type_removed",
@@ -84,6 +97,9 @@ class Change:
     ignore_suffices: bool = False
     """For ``new_to_old == "incompatible"``: an old receiver decoding with
     ``unknown="ignore"`` accepts it after all."""
+    allowed: str | None = None
+    """Why a reviewed allowance lets this change through (see ``CompatReport.allow``), or
+    None."""
 
     def describe(self) -> str:
         """One line: verdict, location, kind, old -> new, and what it means."""
@@ -92,6 +108,8 @@ class Change:
         else:
             values = f" ({self.old or self.new})" if self.old or self.new else ""
         what = f"{self.location}: {self.kind.replace('_', ' ')}{values}"
+        if self.allowed is not None:
+            return f"ALLOWED  {what}; {self.allowed}"
         if self.old_to_new == "breaking":
             return f"BREAKING {what}; old sender -> new receiver: {_BREAKING_REASON[self.kind]}"
         if self.new_to_old == "incompatible":
@@ -147,6 +165,55 @@ _BREAKING_REASON: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True)
+class Allowance:
+    """A reviewed change that the gate lets through: exactly which change, and why."""
+
+    kind: Kind
+    """The kind of the change."""
+    location: str
+    """Its location, as ``Change.location`` writes it."""
+    old: str | None
+    """Its old value, as ``Change.old`` writes it."""
+    new: str | None
+    """Its new value, as ``Change.new`` writes it."""
+    reason: str
+    """Why the change is allowed (shown in the report)."""
+
+    def matches(self, change: Change) -> bool:
+        """True when ``change`` is the change this allowance names."""
+        return (self.kind, self.location, self.old, self.new) == (
+            change.kind,
+            change.location,
+            change.old,
+            change.new,
+        )
+
+
+def load_allowances(path: str | Path) -> list[Allowance]:
+    """The allowances in a JSON file: ``{"allowed": [{"kind", "location", "old", "new",
+    "reason"}, ...]}`` (other top-level members, such as ``release``, are documentation)."""
+    content = json.loads(Path(path).read_text(encoding="utf-8"))
+    entries = content.get("allowed") if isinstance(content, dict) else None
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: no list of allowed changes under 'allowed'")
+    allowances = []
+    for number, entry in enumerate(entries):
+        keys = {"kind", "location", "old", "new", "reason"}
+        if not isinstance(entry, dict) or set(entry) != keys:
+            raise ValueError(f"{path}: allowed[{number}] must have exactly {sorted(keys)}")
+        if entry["kind"] not in get_args(Kind):
+            raise ValueError(f"{path}: allowed[{number}]: unknown kind {entry['kind']!r}")
+        if not all(isinstance(entry[key], (str, type(None))) for key in ("old", "new")):
+            raise ValueError(f"{path}: allowed[{number}]: old and new are strings or null")
+        if not isinstance(entry["location"], str):
+            raise ValueError(f"{path}: allowed[{number}]: location is a string")
+        if not isinstance(entry["reason"], str) or not entry["reason"].strip():
+            raise ValueError(f"{path}: allowed[{number}] needs a reason")
+        allowances.append(Allowance(**entry))
+    return allowances
+
+
 @dataclass
 class CompatReport:
     """Every change between two bundles, in a stable order."""
@@ -156,17 +223,43 @@ class CompatReport:
 
     @property
     def breaking(self) -> list[Change]:
-        """Changes that break old sender -> new receiver (the gate)."""
-        return [change for change in self.changes if change.old_to_new == "breaking"]
-
-    @property
-    def warnings(self) -> list[Change]:
-        """Changes an old receiver would reject from a new sender (not breaking)."""
+        """Changes that break old sender -> new receiver (the gate), unless allowed."""
         return [
             change
             for change in self.changes
-            if change.old_to_new != "breaking" and change.new_to_old == "incompatible"
+            if change.old_to_new == "breaking" and change.allowed is None
         ]
+
+    @property
+    def warnings(self) -> list[Change]:
+        """Changes an old receiver would reject from a new sender (not breaking), unless
+        allowed."""
+        return [
+            change
+            for change in self.changes
+            if change.old_to_new != "breaking"
+            and change.new_to_old == "incompatible"
+            and change.allowed is None
+        ]
+
+    @property
+    def allowed(self) -> list[Change]:
+        """Changes that an allowance lets through."""
+        return [change for change in self.changes if change.allowed is not None]
+
+    def allow(self, allowances: list[Allowance]) -> list[Allowance]:
+        """Mark every change an allowance names as allowed; return the allowances that name
+        no change (stale: the change they allowed is gone, so they should go too)."""
+        unused = []
+        for allowance in allowances:
+            found = False
+            for index, change in enumerate(self.changes):
+                if allowance.matches(change):
+                    self.changes[index] = replace(change, allowed=allowance.reason)
+                    found = True
+            if not found:
+                unused.append(allowance)
+        return unused
 
     def exit_status(self, *, strict: bool = False) -> int:
         """1 when a change breaks the gate (or, with ``strict``, any warning), else 0."""
@@ -179,6 +272,8 @@ class CompatReport:
             f"(old sender -> new receiver), {len(self.warnings)} warning(s) "
             "(new sender -> old receiver)"
         )
+        if self.allowed:
+            summary += f", {len(self.allowed)} allowed"
         return [change.describe() for change in self.changes] + [summary]
 
     def to_json(self) -> dict[str, Any]:
@@ -187,6 +282,7 @@ class CompatReport:
             "changes": [asdict(change) for change in self.changes],
             "breaking": len(self.breaking),
             "warnings": len(self.warnings),
+            "allowed": len(self.allowed),
         }
 
 

@@ -1,10 +1,11 @@
 """The JSON Schema bundle of the contract: one schema per public message type.
 
-A bundle directory holds ``<TypeName>.json`` for every type in ``registry.MESSAGE_TYPES``
-(each exactly ``model_json_schema()``'s default output: draft 2020-12, validation mode, nested
-models and enums under ``$defs``), ``StreamEvent.json`` for the union, and ``index.json``
-(type names, package and contract versions). Files are written deterministically: sorted
-keys, two-space indent, UTF-8, a final newline.
+A bundle directory holds ``<TypeName>.json`` for every type in ``registry.MESSAGE_TYPES``,
+``StreamEvent.json`` for the union, and ``index.json`` (type names, package and contract
+versions). Each schema is ``model_json_schema()``'s default output (draft 2020-12, validation
+mode, nested models and enums under ``$defs``) wherever that output is standard JSON Schema;
+``standard_json_schema`` is the one place that changes it, and says how. Files are written
+deterministically: sorted keys, two-space indent, UTF-8, a final newline.
 
 The bundle of this version ships inside the package (``schemas/v0.1/``, read it with
 ``bundled_schema``); ``python -m sagellm_protocol schema --out DIR`` writes it and
@@ -18,6 +19,7 @@ without a fraction (``8.0`` is not an integer here, though JSON Schema accepts i
 
 from __future__ import annotations
 
+import copy
 import json
 from importlib import resources
 from pathlib import Path
@@ -26,6 +28,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic.version import VERSION as PYDANTIC_VERSION
 
+from ._base import INTEGER_RULE
 from ._version import PROTOCOL_VERSION, __version__
 from .compat import compare_schemas, load_bundle
 from .registry import MESSAGE_TYPES, STREAM_EVENT, UNIONS
@@ -39,6 +42,7 @@ __all__ = [
     "check_bundle",
     "dumps",
     "json_schemas",
+    "standard_json_schema",
     "write_bundle",
 ]
 
@@ -58,7 +62,82 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     schemas = {name: model.model_json_schema() for name, model in MESSAGE_TYPES.items()}
     for name, union in UNIONS.items():
         schemas[name] = TypeAdapter(union.alias).json_schema()
-    return schemas
+    return {name: standard_json_schema(schema) for name, schema in schemas.items()}
+
+
+def standard_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (pydantic's output) as standard JSON Schema 2020-12; a changed copy.
+
+    The only changes made to pydantic's output, so that a validator of any language reads the
+    bundle as the models do (Ajv's strict mode compiles it, with no custom keyword):
+
+    1. A tagged union loses the OpenAPI keyword ``discriminator``, which is not JSON Schema
+       vocabulary, and each of its members requires the tag property. pydantic reads a union
+       by its tag, so a union member without its tag is refused, but the member types alone
+       default their tag (``StreamEventStart`` alone need not carry ``"event": "start"``). The
+       members' ``const`` tags still tell them apart under ``oneOf``.
+    2. A schema without a description gets one: a tagged union has no docstring to give it,
+       so its description names the tag and its values, and states the integer rule every
+       other schema states.
+
+    Raises ``ValueError`` for a union member that is also used outside the union in the same
+    document: requiring its tag there would refuse what the models accept.
+    """
+    result: dict[str, Any] = copy.deepcopy(schema)
+    definitions: dict[str, Any] = result.get("$defs", {})
+    uses = _reference_counts(result)
+    for union in _tagged_unions(result):
+        tag = union["discriminator"]["propertyName"]
+        mapping: dict[str, str] = union.pop("discriminator").get("mapping", {})
+        for reference in mapping.values():
+            name = reference.removeprefix("#/$defs/")
+            if uses.get(reference, 0) > 1:
+                raise ValueError(f"{name} is used outside its tagged union: its tag stays optional")
+            member = definitions[name]
+            required = set(member.get("required", [])) | {tag}
+            member["required"] = [field for field in member["properties"] if field in required]
+        if union is result and "description" not in result:
+            members = {ref: value for value, ref in mapping.items()}
+            tags = [
+                f'"{members[option["$ref"]]}" for {option["$ref"].removeprefix("#/$defs/")}'
+                for option in result["oneOf"]
+            ]
+            result["description"] = (
+                f"One of {len(tags)} message types, told apart by the {tag} property, which each "
+                f"must carry: {', '.join(tags)}.\n\n{INTEGER_RULE}"
+            )
+    return result
+
+
+def _tagged_unions(node: Any) -> list[dict[str, Any]]:
+    """Every schema object in ``node`` that carries the OpenAPI ``discriminator`` keyword."""
+    found: list[dict[str, Any]] = []
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("discriminator"), dict):
+                found.append(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return found
+
+
+def _reference_counts(node: Any) -> dict[str, int]:
+    """How often each ``$ref`` target is referenced in ``node``."""
+    counts: dict[str, int] = {}
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            reference = item.get("$ref")
+            if isinstance(reference, str):
+                counts[reference] = counts.get(reference, 0) + 1
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return counts
 
 
 def _index(names: list[str]) -> dict[str, Any]:
