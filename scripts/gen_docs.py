@@ -15,6 +15,8 @@ Block kinds:
 * ``enum NAME``: the values of an enum with their meaning (the member docstrings);
 * ``errors``: the error code table (``ERROR_CODE_TABLE`` and the ``ErrorCode`` docstrings);
 * ``types``: the list of every documented type with its one-line summary;
+* ``schema-gaps``: what a JSON Schema validator makes of the golden vectors: every kind of rule
+  it cannot state (``schema.SCHEMA_GAPS``) with the number of rejected vectors of that kind;
 * ``verdicts``: the verdict of each kind of change the compatibility checker reports
   (``sagellm_protocol.compat``), for VERSIONING.md.
 
@@ -56,7 +58,7 @@ from sagellm_protocol.errors import ERROR_CODE_TABLE, ErrorCode
 from sagellm_protocol.kv_hooks import KVDType, KVEvictReason, KVLayout
 from sagellm_protocol.limits import MAX_METADATA_DEPTH
 from sagellm_protocol.registry import MESSAGE_TYPES
-from sagellm_protocol.schema import BUNDLE_VERSION
+from sagellm_protocol.schema import BUNDLE_VERSION, SCHEMA_GAPS
 from sagellm_protocol.summary import Distribution
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -469,6 +471,30 @@ def verdicts_block() -> list[str]:
     return lines
 
 
+def schema_gaps_block() -> list[str]:
+    """The golden vectors by what the schemas state, and each kind of rule they cannot."""
+    contents = [json.loads(path.read_text("utf-8")) for path in sorted(VECTORS.glob("*.json"))]
+    accepted = sum(len(content["accepted"]) for content in contents)
+    rejected = [vector for content in contents for vector in content["rejected"]]
+    stated = sum(1 for vector in rejected if vector["schema_states_rule"])
+    summary = (
+        f"Of the {len(rejected)} rejected golden vectors, a JSON Schema validator given the "
+        f"bundle refuses {stated} (their `schema_states_rule` is true), and it accepts all "
+        f"{accepted} accepted ones. The other {len(rejected) - stated} rejected vectors, by kind "
+        "(`schema_gap`):"
+    )
+    lines = [
+        *textwrap.wrap(summary, width=100, break_on_hyphens=False),
+        "",
+        "| `schema_gap` | rejected vectors | the rule a schema cannot state |",
+        "|---|---|---|",
+    ]
+    for kind, meaning in SCHEMA_GAPS.items():
+        count = sum(1 for vector in rejected if vector.get("schema_gap") == kind)
+        lines.append(f"| `{kind}` | {count} | {_cell(_markdown(meaning))} |")
+    return lines
+
+
 def _body(spec: str, models: Models) -> list[str]:
     kind, _, name = spec.partition(" ")
     builders: dict[str, Callable[[], list[str]]] = {
@@ -476,6 +502,7 @@ def _body(spec: str, models: Models) -> list[str]:
         "enum": lambda: enum_block(name),
         "errors": errors_block,
         "types": lambda: types_block(models),
+        "schema-gaps": schema_gaps_block,
         "verdicts": verdicts_block,
     }
     if kind not in builders:
@@ -491,7 +518,7 @@ def protocol_blocks(models: Models) -> list[str]:
     """The blocks the protocol page must have: every type and enum, the errors, the types."""
     wanted = [f"message {name}" for name in models]
     wanted += [f"enum {name}" for name in DOCUMENTED_ENUMS]
-    return [*wanted, "errors", "types"]
+    return [*wanted, "errors", "types", "schema-gaps"]
 
 
 def render(

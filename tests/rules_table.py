@@ -110,8 +110,14 @@ def _scalar(
     )
 
 
-_ID_OK = ("x", "é" * 256)
-_ID_BAD = ("", "x" * 257, "é" * 257)
+# Lengths count Unicode code points. "é" is 2 bytes in UTF-8; an emoji beyond the Basic
+# Multilingual Plane is 2 UTF-16 code units (JavaScript's and Java's string length); "e" with a
+# combining acute accent is 2 code points but 1 character on screen. Each is on both sides of
+# the boundary, so that counting bytes, UTF-16 units or graphemes fails a vector.
+_ASTRAL = "\U0001f600"
+_COMBINED = "e\u0301"
+_ID_OK = ("x", "é" * 256, _ASTRAL * 256, _COMBINED * 128)
+_ID_BAD = ("", "x" * 257, "é" * 257, _ASTRAL * 257, _COMBINED * 128 + "e")
 _ID_TEXT = "identifier: 1 to 256 characters"
 
 
@@ -393,11 +399,21 @@ HAND_RULES: tuple[Rule, ...] = (
         accepted=(
             Case({"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}),
             Case({"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}),
+            Case({"prompt_tokens": 2**53, "completion_tokens": 1, "total_tokens": 2**53 + 1}),
         ),
         rejected=(
             Case({"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 11}, "total_tokens"),
             Case({"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 13}, "total_tokens"),
             Case({"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": -1}, "total_tokens"),
+            # Exact integers: a double cannot hold 2**53 + 1, a 64-bit integer cannot hold 2**64.
+            Case(
+                {"prompt_tokens": 2**53, "completion_tokens": 1, "total_tokens": 2**53},
+                "total_tokens",
+            ),
+            Case(
+                {"prompt_tokens": 2**64, "completion_tokens": 1, "total_tokens": 2**64},
+                "total_tokens",
+            ),
         ),
     ),
     _ids(ChatCompletionStreamResponse, "id", "model"),

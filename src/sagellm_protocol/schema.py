@@ -11,10 +11,10 @@ The bundle of this version ships inside the package (``schemas/v0.1/``, read it 
 ``bundled_schema``); ``python -m sagellm_protocol schema --out DIR`` writes it and
 ``schema --check DIR`` reports drift. Not imported by ``import sagellm_protocol``.
 
-JSON Schema cannot state every rule of the contract. Validators of other languages must add:
-the rules across fields (stated in each type's ``description``), that integers are written
-without a fraction (``8.0`` is not an integer here, though JSON Schema accepts it), and the
-``metadata`` nesting limit (32 levels, stated in the field's description).
+JSON Schema cannot state every rule of the contract: ``SCHEMA_GAPS`` lists the kinds of rule
+that validators of other languages must add (the rules across fields, stated in each type's
+``description``; integers written without a fraction; the ``metadata`` nesting limit), and
+the golden vectors name the kind of every rejection a schema validator cannot make.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from .registry import MESSAGE_TYPES, STREAM_EVENT, UNIONS
 __all__ = [
     "BUNDLE_VERSION",
     "INDEX_FILE",
+    "SCHEMA_GAPS",
     "STREAM_EVENT_SCHEMA",
     "bundle_files",
     "bundled_schema",
@@ -54,6 +55,26 @@ INDEX_FILE = "index.json"
 
 STREAM_EVENT_SCHEMA = STREAM_EVENT
 """Name of the schema of the stream event union."""
+
+SCHEMA_GAPS: dict[str, str] = {
+    "cross_field": "a rule across fields (the ``Rule:`` lines of a type's description)",
+    "integer_as_float": (
+        "an integer written with a fraction part, such as ``8.0``: JSON Schema's integer type "
+        "accepts it, and most JSON parsers read it as ``8``"
+    ),
+    "metadata_depth": "``metadata`` nested more than 32 levels deep",
+    "not_json": (
+        "``NaN``, ``Infinity`` or ``-Infinity``, for which JSON has no literal: a JSON parser "
+        "refuses the text before a schema sees it"
+    ),
+    "unpaired_surrogate": (
+        "a string escape of an unpaired surrogate, such as ``\\ud800``, which is no Unicode "
+        "text: JSON's grammar allows it and many parsers accept it"
+    ),
+}
+"""Every kind of rule that a JSON Schema validator cannot state, by the name a golden vector
+gives it (``schema_gap``), with what it is. A validator enforces every other rule as the
+models do."""
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
