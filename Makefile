@@ -55,5 +55,5 @@ bench: ## ours against the original package and msgspec, side by side; writes do
 	$(PYTHON) benchmarks/run.py
 
 clean: ## remove virtual environments and caches
-	rm -rf .venv .venvs .bench build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf .venv .venvs .bench .xlang build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""The bundle and golden vectors used from another language (JavaScript, with Ajv)."""
