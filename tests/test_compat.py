@@ -442,20 +442,24 @@ def test_an_allowance_that_names_no_change_is_returned(tmp_path: Path) -> None:
     assert report.exit_status() == 1
 
 
+ALLOWANCE_ENTRY = {
+    "kind": "optional_to_required",
+    "location": "Union.$defs.A.kind",
+    "old": "optional",
+    "new": "required",
+    "reason": "a schema fix",
+}
+"""``_allowance()`` as an entry of an allowance file."""
+
+
 def _allowance_file(path: Path, entries: Any) -> Path:
     path.write_text(json.dumps({"release": "0.0.1", "allowed": entries}))
     return path
 
 
 def test_load_allowances_reads_each_entry(tmp_path: Path) -> None:
-    entry = {
-        "kind": "optional_to_required",
-        "location": "Union.$defs.A.kind",
-        "old": "optional",
-        "new": "required",
-        "reason": "a schema fix",
-    }
-    assert load_allowances(_allowance_file(tmp_path / "a.json", [entry])) == [_allowance()]
+    path = _allowance_file(tmp_path / "a.json", [ALLOWANCE_ENTRY])
+    assert load_allowances(path) == [_allowance()]
 
 
 @pytest.mark.parametrize(
@@ -489,14 +493,7 @@ def test_load_allowances_refuses_an_incomplete_entry(
 def test_cli_allow(tmp_path: Path) -> None:
     old = _raw_bundle(tmp_path / "old", _member_and_union(tag_required=False))
     new = _raw_bundle(tmp_path / "new", _member_and_union(tag_required=True))
-    entry = {
-        "kind": "optional_to_required",
-        "location": "Union.$defs.A.kind",
-        "old": "optional",
-        "new": "required",
-        "reason": "a schema fix",
-    }
-    allowed = _allowance_file(tmp_path / "allowed.json", [entry])
+    allowed = _allowance_file(tmp_path / "allowed.json", [ALLOWANCE_ENTRY])
     result = run_cli("compat", str(old), str(new), "--allow", str(allowed))
     assert result.returncode == 0, result.stdout
     assert result.stdout.startswith("ALLOWED  Union.$defs.A.kind")

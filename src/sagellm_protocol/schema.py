@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -106,13 +108,14 @@ def standard_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """
     result: dict[str, Any] = copy.deepcopy(schema)
     definitions: dict[str, Any] = result.get("$defs", {})
-    uses = _reference_counts(result)
-    for union in _tagged_unions(result):
+    uses = Counter(item["$ref"] for item in _objects(result) if isinstance(item.get("$ref"), str))
+    unions = [item for item in _objects(result) if isinstance(item.get("discriminator"), dict)]
+    for union in unions:
         tag = union["discriminator"]["propertyName"]
         mapping: dict[str, str] = union.pop("discriminator").get("mapping", {})
         for reference in mapping.values():
             name = reference.removeprefix("#/$defs/")
-            if uses.get(reference, 0) > 1:
+            if uses[reference] > 1:
                 raise ValueError(f"{name} is used outside its tagged union: its tag stays optional")
             member = definitions[name]
             required = set(member.get("required", [])) | {tag}
@@ -130,35 +133,16 @@ def standard_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _tagged_unions(node: Any) -> list[dict[str, Any]]:
-    """Every schema object in ``node`` that carries the OpenAPI ``discriminator`` keyword."""
-    found: list[dict[str, Any]] = []
+def _objects(node: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in ``node``, itself included."""
     pending = [node]
     while pending:
         item = pending.pop()
         if isinstance(item, dict):
-            if isinstance(item.get("discriminator"), dict):
-                found.append(item)
+            yield item
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
-    return found
-
-
-def _reference_counts(node: Any) -> dict[str, int]:
-    """How often each ``$ref`` target is referenced in ``node``."""
-    counts: dict[str, int] = {}
-    pending = [node]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            reference = item.get("$ref")
-            if isinstance(reference, str):
-                counts[reference] = counts.get(reference, 0) + 1
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return counts
 
 
 def _index(names: list[str]) -> dict[str, Any]:
