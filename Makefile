@@ -43,9 +43,11 @@ schema: setup ## regenerate the schema bundle, the golden vectors and the protoc
 
 compat: setup ## compare the current bundle with the last released one (and its allowed changes)
 	@release=$$(ls src/sagellm_protocol/schemas/releases | sort -V | tail -1); \
-	allowed=src/sagellm_protocol/schemas/allowed/$$release.json; \
-	set -x; $(VENV_PY) -m sagellm_protocol compat src/sagellm_protocol/schemas/releases/$$release \
-		src/sagellm_protocol/schemas/v0.1 $$([ -f $$allowed ] && echo --allow $$allowed)
+	allowed=src/sagellm_protocol/schemas/allowed/$$release.json; allow=; \
+	if [ -f $$allowed ]; then allow="--allow $$allowed"; fi; \
+	command="$(VENV_PY) -m sagellm_protocol compat src/sagellm_protocol/schemas/releases/$$release"; \
+	command="$$command src/sagellm_protocol/schemas/v0.1 $$allow"; \
+	echo "$$command"; $$command
 
 fuzz: setup ## 100,000 hostile inputs through every decode path, and decode cost by size (not in CI)
 	$(VENV_PY) -m scripts.fuzz run --cases 100000

@@ -5,7 +5,7 @@ Written to ``src/sagellm_protocol/schemas/v0.1/vectors/<TypeName>.json`` (``--ou
 another place). Each file holds::
 
     {"type": "Request", "contract_version": "0.1",
-     "accepted": [{"description": ..., "message": {...}}],
+     "accepted": [{"description": ..., "message": {...} | "json_text": "..."}],
      "rejected": [{"description": ..., "message": {...} | "json_text": "...",
                    "errors": [{"code": "invalid_argument", "param": "max_tokens"}],
                    "schema_states_rule": true | false, "schema_gap": "cross_field"}]}
