@@ -408,11 +408,11 @@ def test_a_definition_that_differs_from_its_namesake_is_compared_under_its_docum
     new = _raw_bundle(tmp_path / "new", _member_and_union(tag_required=True))
     found = compare_bundles(old, new).changes
     assert [(c.kind, c.location, c.old_to_new) for c in found] == [
-        ("optional_to_required", "Union.$defs.A.kind", "breaking")
+        ("optional_to_required", "Union.json#A.kind", "breaking")
     ]
 
 
-def _allowance(location: str = "Union.$defs.A.kind") -> Allowance:
+def _allowance(location: str = "Union.json#A.kind") -> Allowance:
     return Allowance("optional_to_required", location, "optional", "required", "a schema fix")
 
 
@@ -425,7 +425,7 @@ def test_an_allowed_change_neither_breaks_nor_warns(tmp_path: Path) -> None:
     assert (report.breaking, report.warnings, report.exit_status(strict=True)) == ([], [], 0)
     assert [c.allowed for c in report.allowed] == ["a schema fix"]
     assert report.lines() == [
-        "ALLOWED  Union.$defs.A.kind: optional to required (optional -> required); a schema fix",
+        "ALLOWED  Union.json#A.kind: optional to required (optional -> required); a schema fix",
         "1 change(s): 0 breaking (old sender -> new receiver), 0 warning(s) "
         "(new sender -> old receiver), 1 allowed",
     ]
@@ -436,7 +436,7 @@ def test_an_allowance_that_names_no_change_is_returned(tmp_path: Path) -> None:
     old = _raw_bundle(tmp_path / "old", _member_and_union(tag_required=False))
     new = _raw_bundle(tmp_path / "new", _member_and_union(tag_required=True))
     report = compare_bundles(old, new)
-    stale = _allowance("Union.$defs.A.x")
+    stale = _allowance("Union.json#A.x")
     assert report.allow([stale]) == [stale]
     assert report.allowed == []
     assert report.exit_status() == 1
@@ -444,7 +444,7 @@ def test_an_allowance_that_names_no_change_is_returned(tmp_path: Path) -> None:
 
 ALLOWANCE_ENTRY = {
     "kind": "optional_to_required",
-    "location": "Union.$defs.A.kind",
+    "location": "Union.json#A.kind",
     "old": "optional",
     "new": "required",
     "reason": "a schema fix",
@@ -496,7 +496,7 @@ def test_cli_allow(tmp_path: Path) -> None:
     allowed = _allowance_file(tmp_path / "allowed.json", [ALLOWANCE_ENTRY])
     result = run_cli("compat", str(old), str(new), "--allow", str(allowed))
     assert result.returncode == 0, result.stdout
-    assert result.stdout.startswith("ALLOWED  Union.$defs.A.kind")
+    assert result.stdout.startswith("ALLOWED  Union.json#A.kind")
     result = run_cli("compat", str(old), str(old), "--allow", str(allowed))
     assert result.returncode == 1
     assert "which is not a change between these bundles (remove it)" in result.stderr

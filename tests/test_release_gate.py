@@ -89,7 +89,7 @@ def test_the_0_1_0_allowance_is_the_union_tag_alone() -> None:
     report = compare_bundles(RELEASE_0_1_0, CURRENT)
     report.allow(_allowances(RELEASE_0_1_0))
     assert [(c.kind, c.location, c.old, c.new) for c in report.allowed] == [
-        ("optional_to_required", f"StreamEvent.$defs.{name}.event", "optional", "required")
+        ("optional_to_required", f"StreamEvent.json#{name}.event", "optional", "required")
         for name in UNION_MEMBERS
     ]
 

@@ -270,6 +270,7 @@ def test_wheel_ships_the_bundle_vectors_and_releases(wheel: Path) -> None:
 
 # --- the schemas and the models agree -----------------------------------------------------------
 
+
 @functools.cache
 def _validator(name: str) -> Any:
     """A JSON Schema validator of the bundle's schema (jsonschema is a test dependency; the
