@@ -6,8 +6,9 @@
   (``n > 1``) is rejected. Nothing the client asked for is lost or silently changed.
 * ``to_chat_completion``: a ``Response`` -> a ``chat.completion`` body.
 * ``stream_to_openai_sse``: stream events -> ``chat.completion.chunk`` server-sent events,
-  ending with ``data: [DONE]``.
-* ``to_openai_error``: an ``Error`` -> (HTTP status, OpenAI error body).
+  ending with ``data: [DONE]``; ``astream_to_openai_sse`` for an async server, with in-band
+  errors.
+* ``to_openai_error``: an ``Error`` or a ``ProtocolError`` -> (HTTP status, OpenAI error body).
 
 Not imported by ``import sagellm_protocol``.
 """
@@ -16,11 +17,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
+from ._aio import AnyIterable
+from ._astream import TextFrame, write_stream
+from ._problems import summary_error
 from .codec import JsonInput, decode, encode
 from .errors import Error, ErrorCode, ProtocolError
 from .limits import MAX_IDENTIFIER_LENGTH
@@ -40,6 +44,8 @@ from .openai_types import (
 from .sse import DONE_FRAME
 from .streaming import StreamAssembler
 from .types import (
+    FinishReason,
+    Metrics,
     Request,
     Response,
     StreamEvent,
@@ -52,6 +58,7 @@ __all__ = [
     "DEFAULT_MAX_TOKENS",
     "OPENAI_ERROR_TYPES",
     "OPENAI_METADATA_KEY",
+    "astream_to_openai_sse",
     "render_prompt",
     "stream_to_openai_sse",
     "to_chat_completion",
@@ -95,6 +102,25 @@ def render_prompt(messages: Sequence[ChatMessage]) -> str:
     return "\n".join([*lines, "assistant:"])
 
 
+def _carried_parameters(
+    message: ChatCompletionRequest | Any, names: Sequence[str]
+) -> tuple[dict[str, Any], float | None]:
+    """(what travels in ``metadata["openai"]``, ``Request.temperature``) for an OpenAI request.
+
+    The parameters in ``names`` that the client gave are carried under their OpenAI names; a
+    ``temperature`` of 0 (greedy decoding, outside Request's (0, 2]) is carried as 0 and gives
+    ``Request.temperature`` None, any other temperature is the Request's.
+    """
+    carried: dict[str, Any] = {
+        name: getattr(message, name) for name in names if name in message.model_fields_set
+    }
+    temperature: float | None = message.temperature
+    if temperature == 0:
+        carried["temperature"] = 0
+        temperature = None
+    return carried, temperature
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex}"
 
@@ -133,13 +159,7 @@ def to_request(
         raise ProtocolError.invalid(
             "n: only n = 1 is supported (a Request produces one completion)", param="n"
         )
-    carried: dict[str, Any] = {
-        name: getattr(chat, name) for name in _CARRIED if name in chat.model_fields_set
-    }
-    temperature: float | None = chat.temperature
-    if chat.temperature == 0:
-        carried["temperature"] = 0
-        temperature = None
+    carried, temperature = _carried_parameters(chat, _CARRIED)
     if any(message.name is not None for message in chat.messages):
         carried["names"] = [message.name for message in chat.messages]
     metadata = {OPENAI_METADATA_KEY: carried} if carried else None
@@ -159,9 +179,9 @@ def to_request(
         raise ProtocolError.from_validation_error(exc, root=Request) from None
 
 
-def _completion_id(request_id: str) -> str:
-    candidate = f"chatcmpl-{request_id}"
-    return candidate if len(candidate) <= MAX_IDENTIFIER_LENGTH else _new_id("chatcmpl-")
+def _completion_id(request_id: str, prefix: str = "chatcmpl-") -> str:
+    candidate = f"{prefix}{request_id}"
+    return candidate if len(candidate) <= MAX_IDENTIFIER_LENGTH else _new_id(prefix)
 
 
 def to_chat_completion(
@@ -205,12 +225,17 @@ def to_chat_completion(
     )
 
 
-def to_openai_error(error: Error) -> tuple[int, OpenAIErrorResponse]:
-    """(HTTP status, OpenAI error body) for ``error``.
+def to_openai_error(error: Error | ProtocolError) -> tuple[int, OpenAIErrorResponse]:
+    """(HTTP status, OpenAI error body) for ``error``, an ``Error`` or a ``ProtocolError``.
 
     The status comes from ``ErrorCode.http_status``, the ``type`` from ``OPENAI_ERROR_TYPES``;
-    ``message`` and ``param`` are the Error's, ``code`` is the ErrorCode value.
+    ``message`` and ``param`` are the Error's, ``code`` is the ErrorCode value. For a
+    ProtocolError, the first problem gives the status, ``type``, ``code`` and ``param``, and
+    the message names every problem (``"3 problems: ...; ...; ..."``, at most 20, then "and N
+    more problems"), since an OpenAI error body holds one error.
     """
+    if isinstance(error, ProtocolError):
+        error = summary_error(error.errors)
     body = OpenAIErrorResponse(
         error=OpenAIError(
             message=error.message,
@@ -224,6 +249,70 @@ def to_openai_error(error: Error) -> tuple[int, OpenAIErrorResponse]:
 
 def _frame(payload: bytes) -> bytes:
     return b"data: " + payload + b"\n\n"
+
+
+def _finish(reason: FinishReason) -> ChatFinishReason:
+    return "length" if reason == "length" else "stop"
+
+
+class _ChatFrames:
+    """The ``chat.completion.chunk`` frames of one stream; the text deltas are written around
+    a precomputed head and tail, without building a model per token."""
+
+    __slots__ = ("_content", "_created", "_id", "_model")
+
+    def __init__(self, model: str, id: str | None, created: int | None) -> None:
+        self._model = model
+        self._id = id or ""
+        self._created = created if created is not None else int(time.time())
+        self._content: TextFrame | None = None
+
+    def _chunk(
+        self, delta: ChatCompletionStreamDelta, finish: ChatFinishReason | None = None
+    ) -> ChatCompletionStreamResponse:
+        return ChatCompletionStreamResponse(
+            id=self._id,
+            created=self._created,
+            model=self._model,
+            choices=[ChatCompletionStreamChoice(index=0, delta=delta, finish_reason=finish)],
+        )
+
+    def event(self, event: StreamEvent) -> bytes | None:
+        if type(event) is StreamEventDelta:
+            if not event.chunk:
+                return None
+            if self._content is None:  # pragma: no cover - the grammar puts the start first
+                raise ProtocolError.invalid("a delta before the start event")
+            return self._content(event.chunk)
+        if isinstance(event, StreamEventStart):
+            self._id = self._id or _completion_id(event.request_id)
+            self._content = TextFrame(
+                lambda text: self._chunk(ChatCompletionStreamDelta(content=text)),
+                b"data: ",
+                b"\n\n",
+            )
+            return _frame(
+                encode(self._chunk(ChatCompletionStreamDelta(role="assistant", content="")))
+            )
+        if isinstance(event, StreamEventEnd) and event.error is not None:
+            return self.error(event.error)
+        if isinstance(event, StreamEventEnd):
+            return _frame(
+                encode(self._chunk(ChatCompletionStreamDelta(), _finish(event.finish_reason)))
+            )
+        raise TypeError(f"not a stream event: {type(event).__name__}")
+
+    @staticmethod
+    def error(error: Error) -> bytes:
+        """The OpenAI error frame (``data: {"error": {...}}``), what the openai client raises."""
+        return _frame(encode(to_openai_error(error)[1]))
+
+    def failure(self, error: Error, assembler: StreamAssembler, metrics: Metrics) -> bytes:
+        del assembler, metrics  # an OpenAI error frame carries neither
+        return self.error(error)
+
+    def done(self) -> bytes:
+        return DONE_FRAME
 
 
 def stream_to_openai_sse(
@@ -241,41 +330,34 @@ def stream_to_openai_sse(
     frame (``data: {"error": {...}}``, what the openai client raises from) instead of the
     finishing chunk. The stream is checked against the stream grammar as it goes
     (``ProtocolError`` on a violation). ``id`` defaults to ``chatcmpl-<request_id>``.
+    Every chunk choice carries ``finish_reason``, null until the last chunk, as OpenAI writes it.
     """
+    frames = _ChatFrames(model, id, created)
     assembler = StreamAssembler()
-    stamp = created if created is not None else int(time.time())
-    completion_id = id or ""
     for event in events:
         assembler.add(event)  # the grammar guarantees the start event comes first
-        if isinstance(event, StreamEventStart):
-            completion_id = completion_id or _completion_id(event.request_id)
-            delta = ChatCompletionStreamDelta(role="assistant", content="")
-            yield _frame(encode(_chunk(completion_id, stamp, model, delta, None)))
-        elif isinstance(event, StreamEventDelta):
-            if event.chunk:
-                delta = ChatCompletionStreamDelta(content=event.chunk)
-                yield _frame(encode(_chunk(completion_id, stamp, model, delta, None)))
-        elif isinstance(event, StreamEventEnd):
-            if event.error is not None:
-                yield _frame(encode(to_openai_error(event.error)[1]))
-            else:
-                finish: ChatFinishReason = "length" if event.finish_reason == "length" else "stop"
-                delta = ChatCompletionStreamDelta()
-                yield _frame(encode(_chunk(completion_id, stamp, model, delta, finish)))
+        frame = frames.event(event)
+        if frame is not None:
+            yield frame
     assembler.response()  # the stream must have ended: ProtocolError otherwise
     yield DONE_FRAME
 
 
-def _chunk(
-    completion_id: str,
-    created: int,
+def astream_to_openai_sse(
+    events: AnyIterable[StreamEvent],
+    *,
     model: str,
-    delta: ChatCompletionStreamDelta,
-    finish: ChatFinishReason | None,
-) -> ChatCompletionStreamResponse:
-    return ChatCompletionStreamResponse(
-        id=completion_id,
-        created=created,
-        model=model,
-        choices=[ChatCompletionStreamChoice(index=0, delta=delta, finish_reason=finish)],
-    )
+    id: str | None = None,
+    created: int | None = None,
+) -> AsyncIterator[bytes]:
+    """``stream_to_openai_sse`` for a sync or an async iterable of events, for a server.
+
+    The frames are the same. Reading stops at the end event; an end event with an error
+    gives the OpenAI error frame and nothing after it. A stream that breaks the grammar, or
+    whose source raises, after its start event ends with an OpenAI error frame (code
+    ``unavailable`` for a broken grammar or an exception; the source's own errors for a
+    ``ProtocolError``) and nothing after it. Before the start event nothing has been sent, and
+    the problem is raised instead (a broken grammar as a ``ProtocolError``). The source is
+    closed however the stream ends, also when the consumer stops early or is cancelled.
+    """
+    return write_stream(events, _ChatFrames(model, id, created))

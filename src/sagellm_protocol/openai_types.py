@@ -63,6 +63,18 @@ def _now() -> int:
     return int(time.time())
 
 
+def _with_nulls(
+    data: dict[str, Any], info: SerializationInfo, names: tuple[str, ...] = ("finish_reason",)
+) -> dict[str, Any]:
+    """``data`` with the fields ``names`` written as null where ``exclude_none`` dropped them
+    (the OpenAI API writes these keys even when they are null)."""
+    if info.exclude_none:
+        for name in names:
+            if name not in data and not (info.exclude is not None and name in info.exclude):
+                data[name] = None
+    return data
+
+
 class ChatMessage(ProtocolModel):
     """One message of a chat conversation."""
 
@@ -144,11 +156,7 @@ class ChatCompletionChoice(ProtocolModel):
         self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
     ) -> dict[str, Any]:
         # finish_reason is required even when null: exclude_none must not drop it.
-        data: dict[str, Any] = handler(self)
-        excluded = info.exclude is not None and "finish_reason" in info.exclude
-        if info.exclude_none and not excluded and "finish_reason" not in data:
-            data["finish_reason"] = None
-        return data
+        return _with_nulls(handler(self), info)
 
 
 class ChatCompletionResponse(ProtocolModel):
@@ -188,6 +196,13 @@ class ChatCompletionStreamChoice(ProtocolModel):
     """The increment."""
     finish_reason: ChatFinishReason | None = None
     """Why generation ended, in the choice's last chunk; otherwise null."""
+
+    @model_serializer(mode="wrap")
+    def _keep_null(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # OpenAI writes "finish_reason": null in every chunk before the last; so do we.
+        return _with_nulls(handler(self), info)
 
 
 class ChatCompletionStreamResponse(ProtocolModel):
@@ -286,6 +301,13 @@ class OpenAIError(ProtocolModel):
     """Path of the offending input field."""
     code: Text | None = None
     """Machine-readable error code."""
+
+    @model_serializer(mode="wrap")
+    def _keep_null(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # OpenAI writes "param" and "code" in every error, null when there is none.
+        return _with_nulls(handler(self), info, ("param", "code"))
 
 
 class OpenAIErrorResponse(ProtocolModel):

@@ -19,17 +19,20 @@ and frames each delta from a precomputed prefix, byte for byte what ``encode_eve
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from pydantic_core import PydanticSerializationError
 
+from ._aio import AnyIterable
+from ._astream import write_stream
 from ._pydantic import json_string_escaper, serializer_of
 from .codec import decoder_for, encode
 from .errors import Error, ProtocolError
 from .limits import MAX_MESSAGE_SIZE
 from .registry import STREAM_EVENT_TYPES
+from .streaming import StreamAssembler
 from .types import (
     FinishReason,
     Metrics,
@@ -39,7 +42,14 @@ from .types import (
     StreamEventStart,
 )
 
-__all__ = ["DONE_FRAME", "SSE_MEDIA_TYPE", "SSEDecoder", "StreamFramer", "encode_event"]
+__all__ = [
+    "DONE_FRAME",
+    "SSE_MEDIA_TYPE",
+    "SSEDecoder",
+    "StreamFramer",
+    "astream_to_sse",
+    "encode_event",
+]
 
 SSE_MEDIA_TYPE = "text/event-stream"
 """Media type (``Content-Type``) of a server-sent events response."""
@@ -344,3 +354,59 @@ class StreamFramer:
                 **fields,
             )
         )
+
+
+# --- a whole stream, for an async producer ---------------------------------------------------
+
+
+class _NativeFrames:
+    """The native frames of one stream: the deltas through a ``StreamFramer``."""
+
+    __slots__ = ("_framer",)
+
+    def __init__(self) -> None:
+        self._framer: StreamFramer | None = None
+
+    def event(self, event: StreamEvent) -> bytes:
+        framer = self._framer
+        if type(event) is StreamEventDelta and framer is not None:
+            if event.engine_id == framer.engine_id:
+                return framer.delta(event.chunk, event.chunk_tokens)
+        elif type(event) is StreamEventStart:
+            self._framer = StreamFramer(event.request_id, event.trace_id, engine_id=event.engine_id)
+        return encode_event(event)
+
+    def failure(self, error: Error, assembler: StreamAssembler, metrics: Metrics) -> bytes:
+        start = assembler.start
+        assert start is not None  # a stream fails in-band only after its start
+        return encode_event(
+            StreamEventEnd(
+                request_id=start.request_id,
+                trace_id=start.trace_id,
+                output_text=assembler.output_text,
+                output_tokens=assembler.output_tokens,
+                finish_reason="error",
+                metrics=metrics,
+                error=error,
+                engine_id=assembler.engine_id,
+            )
+        )
+
+    def done(self) -> None:
+        return None
+
+
+def astream_to_sse(events: AnyIterable[StreamEvent]) -> AsyncIterator[bytes]:
+    """The SSE frames of a stream of events (a sync or an async iterable), for a producer.
+
+    Each event is checked against the stream grammar (``StreamAssembler``) and framed as
+    ``encode_event`` does (the deltas through a ``StreamFramer``); reading stops at the end
+    event. A stream that breaks the grammar, or whose source raises, after its start event
+    ends with an end event whose ``finish_reason`` is ``"error"`` and whose ``error`` says why
+    (``unavailable`` for a broken grammar or an exception; the source's own errors for a
+    ``ProtocolError``), carrying the output so far; no frame follows it. Before the start
+    event nothing has been sent, and the problem is raised instead (a broken grammar as a
+    ``ProtocolError``). The source is closed however the stream ends, also when the consumer
+    stops early (``aclose``) or is cancelled.
+    """
+    return write_stream(events, _NativeFrames())

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from ._aio import AnyIterable, aclose, aiterate
 from .errors import ProtocolError
 from .types import Response, StreamEvent, StreamEventDelta, StreamEventEnd, StreamEventStart
 
-__all__ = ["StreamAssembler", "assemble", "split_response"]
+__all__ = ["StreamAssembler", "aassemble", "assemble", "split_response"]
 
 
 class StreamAssembler:
@@ -42,6 +43,26 @@ class StreamAssembler:
     def finished(self) -> bool:
         """True once the End event has been added."""
         return self._end is not None
+
+    @property
+    def start(self) -> StreamEventStart | None:
+        """The Start event (None before it was added)."""
+        return self._start
+
+    @property
+    def engine_id(self) -> str | None:
+        """The engine_id the stream's events give (None while none gave one)."""
+        return self._engine_id
+
+    @property
+    def output_text(self) -> str:
+        """The text of the deltas added so far (the whole output once the stream ended)."""
+        return "".join(self._chunks)
+
+    @property
+    def output_tokens(self) -> list[int]:
+        """The token ids of the deltas added so far, in order (a copy)."""
+        return list(self._tokens)
 
     @property
     def prompt_tokens(self) -> int | None:
@@ -172,3 +193,15 @@ def split_response(
         )
     )
     return events
+
+
+async def aassemble(events: AnyIterable[StreamEvent]) -> Response:
+    """``assemble`` for a sync or an async iterable of events; the iterator is closed after."""
+    assembler = StreamAssembler()
+    source = aiterate(events)
+    try:
+        async for event in source:
+            assembler.add(event)
+    finally:
+        await aclose(source)
+    return assembler.response()

@@ -1,0 +1,315 @@
+"""The legacy OpenAI text completions API (``POST /v1/completions``): its shapes and adapters.
+
+* ``CompletionRequest``: the request body; ``prompt`` is a string or a list of one string.
+* ``completion_to_request``: a ``CompletionRequest`` -> a ``Request``, as ``to_request`` does
+  for chat: the prompt is used as it is, ``max_tokens`` defaults to 16 as in OpenAI, and what
+  asks for something a Request cannot give (``n`` > 1, ``echo: true``, a ``suffix``,
+  ``best_of`` > 1) is refused naming the parameter.
+* ``to_completion``: a ``Response`` -> a ``text_completion`` object (``CompletionResponse``).
+* ``astream_to_completion_sse``: stream events -> ``text_completion`` chunks as server-sent
+  events, ending with ``data: [DONE]``, with in-band errors.
+
+These shapes are adapters at the edge, not contract messages: they are not in the schema
+bundle. Not imported by ``import sagellm_protocol``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import (
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    Strict,
+    ValidationError,
+    model_serializer,
+)
+
+from ._aio import AnyIterable
+from ._astream import TextFrame, write_stream
+from ._base import ProtocolModel
+from ._fields import Flag, Identifier, NonNegativeInt, OrderedList, PositiveCount, Text, UnixSeconds
+from .codec import JsonInput, decode, encode
+from .errors import Error, ProtocolError, field_error
+from .openai_compat import (
+    OPENAI_METADATA_KEY,
+    _carried_parameters,
+    _completion_id,
+    _frame,
+    _new_id,
+    to_openai_error,
+)
+from .openai_types import ChatCompletionUsage
+from .sse import DONE_FRAME
+from .streaming import StreamAssembler
+from .types import (
+    Metrics,
+    Request,
+    Response,
+    StreamEvent,
+    StreamEventDelta,
+    StreamEventEnd,
+    StreamEventStart,
+)
+
+__all__ = [
+    "DEFAULT_COMPLETION_MAX_TOKENS",
+    "CompletionChoice",
+    "CompletionFinishReason",
+    "CompletionRequest",
+    "CompletionResponse",
+    "astream_to_completion_sse",
+    "completion_to_request",
+    "to_completion",
+]
+
+DEFAULT_COMPLETION_MAX_TOKENS = 16
+"""``Request.max_tokens`` when a completion request gives none (OpenAI's default for this API)."""
+
+CompletionFinishReason: TypeAlias = Literal["stop", "length", "content_filter"]
+"""Why a text completion choice ended."""
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+class CompletionRequest(ProtocolModel):
+    """Body of ``POST /v1/completions`` (the legacy text completions API)."""
+
+    model: Identifier
+    """Name of the model to run."""
+    prompt: Text | Annotated[list[Text], Field(min_length=1, max_length=1), OrderedList]
+    """The prompt: a string, or a list holding one string (token-id prompts are refused)."""
+    max_tokens: PositiveCount | None = None
+    """Most output tokens to generate, in tokens; > 0; 16 when not given."""
+    temperature: Annotated[float, Strict(), Field(ge=0, le=2)] = 1.0
+    """Sampling temperature, unitless, in [0, 2]; 0 means greedy decoding."""
+    top_p: Annotated[float, Strict(), Field(gt=0, le=1)] | None = None
+    """Nucleus sampling probability mass, in (0, 1]."""
+    n: Annotated[int, Strict(), Field(ge=1, le=128)] = 1
+    """Number of choices to generate, 1 to 128 (only 1 can be served)."""
+    stream: Flag = False
+    """True to receive ``text_completion`` chunks as server-sent events."""
+    stop: Text | Annotated[list[Text], OrderedList] | None = None
+    """A stop string or a list of them; generation ends before the first one produced."""
+    presence_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] = 0.0
+    """Penalty for tokens already present, unitless, in [-2, 2]."""
+    frequency_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] = 0.0
+    """Penalty proportional to token frequency so far, unitless, in [-2, 2]."""
+    echo: Flag = False
+    """True to return the prompt before the completion (only false can be served)."""
+    suffix: Text | None = None
+    """Text that comes after the completion (only null can be served)."""
+    best_of: Annotated[int, Strict(), Field(ge=1, le=20)] = 1
+    """Candidates generated server-side, 1 to 20 (only 1 can be served)."""
+    user: Text | None = None
+    """End-user identifier given by the client, for abuse monitoring."""
+    trace_id: Identifier | None = None
+    """Trace identifier for end-to-end correlation (a sageLLM extension)."""
+
+
+class CompletionChoice(ProtocolModel):
+    """One generated text of a completion, or its increment in a streamed chunk."""
+
+    text: Text
+    """The generated text (in a chunk: the increment)."""
+    index: NonNegativeInt
+    """Position of this choice, from 0."""
+    finish_reason: CompletionFinishReason | None = None
+    """Why generation ended: stop, length or content_filter; null until the last chunk."""
+
+    @model_serializer(mode="wrap")
+    def _keep_null(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # OpenAI writes "finish_reason": null until it is known; so do we.
+        data: dict[str, Any] = handler(self)
+        if info.exclude_none and "finish_reason" not in data:
+            data["finish_reason"] = None
+        return data
+
+
+class CompletionResponse(ProtocolModel):
+    """A ``text_completion`` object: a whole completion, or one streamed chunk of it."""
+
+    id: Identifier
+    """Identifier of the completion; the same in every chunk of a stream."""
+    object: Literal["text_completion"] = "text_completion"
+    """Object tag: always ``text_completion``."""
+    created: UnixSeconds = Field(default_factory=_now)
+    """Creation time, in Unix seconds; defaults to now."""
+    model: Identifier
+    """Name of the model that answered."""
+    choices: Annotated[list[CompletionChoice], OrderedList]
+    """The generated texts (in a chunk: their increments)."""
+    usage: ChatCompletionUsage | None = None
+    """Token accounting; given in a whole completion, not in chunks."""
+    trace_id: Identifier | None = None
+    """Trace identifier for end-to-end correlation (a sageLLM extension)."""
+
+
+# Parameters that Request has no field for; carried in metadata["openai"] when given.
+_CARRIED = ("stop", "presence_penalty", "frequency_penalty", "user")
+
+
+def _refusals(completion: CompletionRequest) -> list[Error]:
+    """Every parameter whose value asks for what a Request cannot give."""
+    refused = []
+    if completion.n != 1:
+        refused.append(field_error("n", "only n = 1 is supported (a Request produces one text)"))
+    if completion.best_of != 1:
+        refused.append(field_error("best_of", "only best_of = 1 is supported"))
+    if completion.echo:
+        refused.append(field_error("echo", "only false is supported"))
+    if completion.suffix is not None:
+        refused.append(field_error("suffix", "only null is supported"))
+    return refused
+
+
+def completion_to_request(
+    completion_request: CompletionRequest | JsonInput,
+    *,
+    request_id: str | None = None,
+    trace_id: str | None = None,
+    default_max_tokens: int = DEFAULT_COMPLETION_MAX_TOKENS,
+) -> Request:
+    """The ``Request`` for a text completion request (a model, or its JSON body).
+
+    ``prompt`` is the Request's prompt as it is; ``max_tokens`` defaults to
+    ``default_max_tokens`` (16); ``model``, ``stream``, ``top_p`` and ``temperature`` map as in
+    ``to_request`` (a temperature of 0 travels in ``metadata["openai"]``), and so do ``stop``,
+    ``presence_penalty``, ``frequency_penalty`` and ``user`` when given. ``n``, ``best_of``
+    (1), ``echo`` (false) and ``suffix`` (null) are accepted at those values only.
+
+    Raises ``ProtocolError`` (``invalid_argument``) naming every parameter that is invalid or
+    asks for what a Request cannot give.
+    """
+    completion = (
+        completion_request
+        if isinstance(completion_request, CompletionRequest)
+        else decode(CompletionRequest, completion_request)
+    )
+    refused = _refusals(completion)
+    if refused:
+        raise ProtocolError(refused)
+    carried, temperature = _carried_parameters(completion, _CARRIED)
+    prompt = completion.prompt if isinstance(completion.prompt, str) else completion.prompt[0]
+    try:
+        return Request(
+            request_id=request_id if request_id is not None else _new_id("req-"),
+            trace_id=trace_id if trace_id is not None else completion.trace_id or _new_id("trace-"),
+            model=completion.model,
+            prompt=prompt,
+            max_tokens=(
+                completion.max_tokens if completion.max_tokens is not None else default_max_tokens
+            ),
+            stream=completion.stream,
+            temperature=temperature,
+            top_p=completion.top_p,
+            metadata={OPENAI_METADATA_KEY: carried} if carried else None,
+        )
+    except ValidationError as exc:  # e.g. given ids that break a rule
+        raise ProtocolError.from_validation_error(exc, root=Request) from None
+
+
+def _finish(response_finish: str) -> CompletionFinishReason:
+    return "length" if response_finish == "length" else "stop"
+
+
+def to_completion(
+    response: Response,
+    *,
+    model: str,
+    prompt_tokens: int = 0,
+    id: str | None = None,
+    created: int | None = None,
+) -> CompletionResponse:
+    """The ``text_completion`` object for a finished ``Response``.
+
+    One choice with ``output_text``, finish_reason ``stop`` or ``length``; usage as in
+    ``to_chat_completion``. ``id`` defaults to ``cmpl-<request_id>``, ``created`` to now. A
+    Response with an error raises ``ProtocolError`` carrying that Error.
+    """
+    if response.error is not None:
+        raise ProtocolError(response.error)
+    completion_tokens = len(response.output_tokens)
+    return CompletionResponse(
+        id=id if id is not None else _completion_id(response.request_id, "cmpl-"),
+        created=created if created is not None else _now(),
+        model=model,
+        choices=[
+            CompletionChoice(
+                text=response.output_text, index=0, finish_reason=_finish(response.finish_reason)
+            )
+        ],
+        usage=ChatCompletionUsage(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens,
+        ),
+        trace_id=response.trace_id,
+    )
+
+
+class _CompletionFrames:
+    """The ``text_completion`` chunk frames of one stream (text through a ``TextFrame``)."""
+
+    __slots__ = ("_created", "_id", "_model", "_text")
+
+    def __init__(self, model: str, id: str | None, created: int | None) -> None:
+        self._model = model
+        self._id = id or ""
+        self._created = created if created is not None else _now()
+        self._text: TextFrame | None = None
+
+    def _chunk(self, text: str, finish: CompletionFinishReason | None = None) -> CompletionResponse:
+        return CompletionResponse(
+            id=self._id,
+            created=self._created,
+            model=self._model,
+            choices=[CompletionChoice(text=text, index=0, finish_reason=finish)],
+        )
+
+    def event(self, event: StreamEvent) -> bytes | None:
+        if type(event) is StreamEventDelta:
+            if not event.chunk or self._text is None:
+                return None
+            return self._text(event.chunk)
+        if isinstance(event, StreamEventStart):
+            self._id = self._id or _completion_id(event.request_id, "cmpl-")
+            self._text = TextFrame(self._chunk, b"data: ", b"\n\n")
+            return None
+        if isinstance(event, StreamEventEnd):
+            if event.error is not None:
+                return _frame(encode(to_openai_error(event.error)[1]))
+            return _frame(encode(self._chunk("", _finish(event.finish_reason))))
+        raise TypeError(f"not a stream event: {type(event).__name__}")
+
+    def failure(self, error: Error, assembler: StreamAssembler, metrics: Metrics) -> bytes:
+        del assembler, metrics  # an OpenAI error frame carries neither
+        return _frame(encode(to_openai_error(error)[1]))
+
+    def done(self) -> bytes:
+        return DONE_FRAME
+
+
+def astream_to_completion_sse(
+    events: AnyIterable[StreamEvent],
+    *,
+    model: str,
+    id: str | None = None,
+    created: int | None = None,
+) -> AsyncIterator[bytes]:
+    """``text_completion`` chunks as server-sent events for a stream of events, then
+    ``data: [DONE]``.
+
+    Each delta with text gives a chunk with that text (``finish_reason`` null), the end event a
+    chunk with empty text and the finish_reason (``stop`` or ``length``). Errors in-band and the
+    closing of the source as in ``openai_compat.astream_to_openai_sse``. ``id`` defaults to
+    ``cmpl-<request_id>``.
+    """
+    return write_stream(events, _CompletionFrames(model, id, created))
