@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
+
 import pytest
 
 from sagellm_protocol import (
@@ -14,6 +17,7 @@ from sagellm_protocol import (
     decode,
     encode,
 )
+from sagellm_protocol.engine import EmbeddingEngine, Engine
 from sagellm_protocol.sse import SSEDecoder, encode_event
 from sagellm_protocol.streaming import StreamAssembler, assemble
 from sagellm_protocol.testing import VOCABULARY, MockEngine, example
@@ -138,3 +142,92 @@ def test_stream_survives_sse() -> None:
             assembler.add(decoded)
     decoder.close()
     assert assembler.response() == engine.generate(request)
+
+
+# --- the Engine interface, and what the output depends on ------------------------------------
+
+
+def test_output_does_not_depend_on_request_or_trace_ids() -> None:
+    engine = MockEngine(seed=4)
+    one = engine.generate(a_request(request_id="r-1", trace_id="t-1", max_tokens=64))
+    other = engine.generate(a_request(request_id="r-2", trace_id="t-2", max_tokens=64))
+    assert (one.output_text, one.output_tokens, one.metrics) == (
+        other.output_text,
+        other.output_tokens,
+        other.metrics,
+    )
+
+
+def test_output_depends_on_the_prompt_and_the_sampling_parameters() -> None:
+    engine = MockEngine(seed=4)
+    base = engine.generate(a_request(max_tokens=64)).output_text
+    assert engine.generate(a_request(max_tokens=64, prompt="Another prompt")).output_text != base
+    assert engine.generate(a_request(max_tokens=64, temperature=0.2)).output_text != base
+    assert engine.generate(a_request(max_tokens=64, top_p=0.5)).output_text != base
+
+
+def test_a_requests_own_seed_wins_over_the_engines() -> None:
+    seeded = a_request(max_tokens=64, metadata={"openai": {"seed": 9}})
+    assert MockEngine(seed=1).generate(seeded) == MockEngine(seed=2).generate(seeded)
+    assert (
+        MockEngine(seed=1).generate(seeded).output_text
+        == MockEngine(seed=9).generate(a_request(max_tokens=64)).output_text
+    )
+
+
+@pytest.mark.parametrize("seed", [True, "9", 9.0, None])
+def test_a_seed_that_is_not_an_integer_is_not_used(seed: object) -> None:
+    request = a_request(max_tokens=64, metadata={"openai": {"seed": seed}})
+    assert MockEngine(seed=1).generate(request) == MockEngine(seed=1).generate(
+        a_request(max_tokens=64)
+    )
+
+
+def collect_async(engine: MockEngine, request: Request) -> list[object]:
+    async def run() -> list[object]:
+        return [event async for event in engine.astream(request)]
+
+    return asyncio.run(run())
+
+
+def test_astream_gives_the_events_of_stream() -> None:
+    engine = MockEngine(seed=6)
+    request = a_request(max_tokens=64)
+    assert collect_async(engine, request) == list(engine.stream(request))
+
+
+def test_the_token_interval_is_slept_before_each_delta(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def record(delay: float) -> None:
+        slept.append(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", record)
+    engine = MockEngine(seed=6, token_interval_ms=25)
+    events = collect_async(engine, a_request(max_tokens=5))
+    deltas = sum(isinstance(event, StreamEventDelta) for event in events)
+    assert slept == [0] + [0.025] * deltas + [0]
+
+
+def test_it_is_an_engine_that_does_not_embed() -> None:
+    engine = MockEngine(models=["a", "b"])
+    assert isinstance(engine, Engine)
+    assert not isinstance(engine, EmbeddingEngine)
+    assert [model.id for model in engine.models()] == ["a", "b"]
+    assert [model.id for model in MockEngine().models()] == ["mock-7b"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"models": []},
+        {"models": "mock"},
+        {"token_interval_ms": -1},
+        {"token_interval_ms": math.inf},
+    ],
+)
+def test_bad_options_are_refused(options: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match=r"models|token_interval_ms"):
+        MockEngine(**options)  # type: ignore[arg-type]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..errors import Error, ErrorCode
 from ..metrics import metrics_from_timings
+from ..openai_types import ModelInfo
 from ..streaming import StreamAssembler
 from ..timestamps import Timestamps
 from ..types import (
@@ -57,8 +60,10 @@ class _Piece:
 class MockEngine:
     """Turns a Request into a valid Response or a valid stream, deterministically.
 
-    Output is drawn from ``VOCABULARY`` by a generator seeded with ``seed``, the request id
-    and the prompt; timings are simulated (never read from the clock), so equal seeds give
+    Output is drawn from ``VOCABULARY`` by a generator seeded with the seed, the prompt and
+    the sampling parameters (``temperature``, ``top_p``), never the request or trace id; the
+    seed is the request's own ``metadata["openai"]["seed"]`` (an integer) when it has one,
+    else ``seed``. Timings are simulated (never read from the clock), so equal seeds give
     equal Responses, Metrics included. Generation stops with ``stop`` at a seed-determined
     length (1 to 64 tokens), or when a stop string from ``metadata["openai"]["stop"]``
     appears (the output ends before it), and with ``length`` at ``max_tokens``.
@@ -66,6 +71,10 @@ class MockEngine:
     ``fault`` (an ``ErrorCode``) makes the engine fail: the stream ends after
     ``fault_after_tokens`` deltas (default 0) with an End carrying the Error, and
     ``generate`` returns the matching error Response.
+
+    It is also an ``engine.Engine`` for the serving layer: ``models()`` lists ``models``
+    (default ``("mock-7b",)``), and ``astream`` gives the same events as ``stream``,
+    ``token_interval_ms`` milliseconds apart (default 0: the events only yield to the loop).
     """
 
     def __init__(
@@ -75,7 +84,18 @@ class MockEngine:
         fault: ErrorCode | str | None = None,
         fault_after_tokens: int | None = None,
         engine_id: str = "mock-engine-0",
+        models: Sequence[str] = ("mock-7b",),
+        token_interval_ms: float = 0.0,
     ) -> None:
+        if isinstance(models, str) or not models:
+            raise ValueError("models must be a non-empty sequence of model names")
+        if not isinstance(token_interval_ms, (int, float)) or not 0 <= token_interval_ms < math.inf:
+            raise ValueError("token_interval_ms must be a finite number >= 0")
+        self.model_names: tuple[str, ...] = tuple(models)
+        """The names of the models served."""
+        self.token_interval_ms = float(token_interval_ms)
+        """Time between two events of ``astream``, in ms."""
+        self._models = [ModelInfo(id=name, created=int(_EPOCH)) for name in self.model_names]
         self.seed = seed
         self.fault = None if fault is None else ErrorCode(fault)
         if fault_after_tokens is not None and (
@@ -94,9 +114,23 @@ class MockEngine:
             assembler.add(event)
         return assembler.response()
 
+    def models(self) -> list[ModelInfo]:
+        """The models served (``engine.Engine``)."""
+        return list(self._models)
+
+    async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        """``stream`` as an async iterator, ``token_interval_ms`` between events (``Engine``)."""
+        interval = self.token_interval_ms / 1000
+        for event in self.stream(request):
+            await asyncio.sleep(interval if type(event) is StreamEventDelta else 0)
+            yield event
+
     def stream(self, request: Request) -> Iterator[StreamEvent]:
         """The stream of events for ``request``: start, deltas, end."""
-        rng = random.Random(f"{self.seed}\x00{request.request_id}\x00{request.prompt}")
+        rng = random.Random(
+            f"{_seed(request, self.seed)}\x00{request.temperature}\x00{request.top_p}"
+            f"\x00{request.prompt}"
+        )
         prompt_tokens = max(1, len(request.prompt) // 4)
         queued = _EPOCH + rng.uniform(0, 3600)
         scheduled = queued + rng.uniform(0.0005, 0.005)
@@ -172,6 +206,13 @@ class MockEngine:
             kv_used_tokens=kv_tokens,
             component_trace=["sagellm-protocol.testing.MockEngine"],
         )
+
+
+def _seed(request: Request, default: int) -> int:
+    """The request's own ``metadata["openai"]["seed"]`` (an integer), else ``default``."""
+    carried = (request.metadata or {}).get("openai")
+    seed = carried.get("seed") if isinstance(carried, dict) else None
+    return seed if type(seed) is int else default
 
 
 def _stop_strings(request: Request) -> list[str]:
