@@ -205,10 +205,20 @@ def test_importing_the_package_stays_cheap() -> None:
         "sagellm_protocol.openai_compat",
         "sagellm_protocol.metrics",
         "sagellm_protocol.testing",
+        "sagellm_protocol.http",
+        "sagellm_protocol.asgi",
+        "sagellm_protocol.engine",
+        "asyncio",
         "argparse",
         "hypothesis",
     ):
         assert heavy not in loaded, heavy
+
+
+def test_the_http_app_needs_no_web_framework() -> None:
+    loaded = _modules_loaded_by("import sagellm_protocol.asgi")
+    for framework in ("uvicorn", "starlette", "fastapi", "httpx", "httpx2", "anyio", "h11"):
+        assert framework not in loaded, framework
 
 
 def test_the_testing_kit_does_not_need_hypothesis() -> None:

@@ -1,0 +1,460 @@
+"""``create_app(engine)``: the contract served over HTTP as a plain ASGI 3 application.
+
+No web framework: any ASGI server runs it (``sagellm-protocol serve`` runs it on uvicorn).
+
+=====================================  ===================================================
+``POST /v1/generate``                  a ``Request`` -> a ``Response`` (JSON), or with
+                                       ``stream: true`` the stream events as server-sent
+                                       events (``event: start|delta|end``)
+``POST /v1/chat/completions``          OpenAI chat completions, streamed or not
+``POST /v1/completions``               OpenAI legacy text completions, streamed or not
+``POST /v1/embeddings``                OpenAI embeddings (501 if the engine cannot embed)
+``GET /v1/models``                     the engine's models
+``GET /health``                        ``{"status": "ok"}``
+=====================================  ===================================================
+
+``/v1/generate`` and ``/health`` answer errors in the native envelope, every other path
+(unknown ones included) in the OpenAI one (see ``sagellm_protocol.http``). Every request is
+checked in this order: path (404), method (405), ``X-SageLLM-Protocol-Version`` (400),
+``Content-Type`` (415), size (413, from ``Content-Length`` or while reading, without reading
+the rest), the body (400), the model (404). Every reply carries the protocol version header.
+
+Streams: an error before the first frame is an HTTP error reply; after it, the stream ends
+in-band (native: an end event with ``finish_reason="error"``; OpenAI: an error frame) and
+nothing follows. When the client disconnects, the engine's stream is closed at once. A
+non-streamed native answer whose engine failed is the Response with the HTTP status of its
+error code. An unexpected failure of the app itself is a 500 in the path's envelope, logged
+to the ``sagellm_protocol`` logger; no reply holds a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+from pydantic import BaseModel
+
+from ._aio import aclose
+from ._astream import collect, failure_error
+from ._version import PROTOCOL_VERSION
+from .codec import PROTOCOL_VERSION_HEADER, UnknownFields, decode
+from .engine import EmbeddingEngine, Engine
+from .errors import Error, ErrorCode, ProtocolError
+from .http import (
+    Envelope,
+    HTTPReply,
+    envelope_for_path,
+    error_reply,
+    ignored_fields_header,
+    internal_error_reply,
+    is_json_media_type,
+    json_reply,
+    method_not_allowed_reply,
+    model_not_found_reply,
+    negotiate_version,
+    not_found_reply,
+    payload_too_large_reply,
+    response_reply,
+    unsupported_media_type_reply,
+)
+from .limits import MAX_MESSAGE_SIZE
+from .openai_compat import astream_to_openai_sse, render_prompt, to_chat_completion, to_request
+from .openai_completions import (
+    CompletionRequest,
+    astream_to_completion_sse,
+    completion_to_request,
+    to_completion,
+)
+from .openai_types import ChatCompletionRequest, ChatMessage, EmbeddingRequest, ModelListResponse
+from .sse import SSE_MEDIA_TYPE, astream_to_sse
+from .streaming import StreamAssembler
+from .types import Request, Response, StreamEvent
+
+__all__ = ["ASGIApp", "Message", "Receive", "Scope", "Send", "create_app"]
+
+Scope: TypeAlias = MutableMapping[str, Any]
+"""The ASGI connection scope."""
+Message: TypeAlias = MutableMapping[str, Any]
+"""An ASGI event message."""
+Receive: TypeAlias = Callable[[], Awaitable[Message]]
+"""The ASGI ``receive`` callable."""
+Send: TypeAlias = Callable[[Message], Awaitable[None]]
+"""The ASGI ``send`` callable."""
+ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
+"""An ASGI 3 application."""
+
+_LOG = logging.getLogger("sagellm_protocol")
+_VERSION_HEADER = PROTOCOL_VERSION_HEADER.lower().encode("latin-1")
+_HEALTH = b'{"status":"ok"}'
+_SSE_HEADERS = (
+    ("Content-Type", SSE_MEDIA_TYPE),
+    ("Cache-Control", "no-cache"),
+    (PROTOCOL_VERSION_HEADER, PROTOCOL_VERSION),
+)
+
+
+def create_app(
+    engine: Engine,
+    *,
+    max_body_size: int = MAX_MESSAGE_SIZE,
+    render: Callable[[Sequence[ChatMessage]], str] = render_prompt,
+) -> ASGIApp:
+    """A plain ASGI 3 application that serves ``engine`` (see the module docstring).
+
+    ``max_body_size`` is the largest request body accepted, in bytes (16 MiB by default,
+    ``limits.MAX_MESSAGE_SIZE``); ``render`` turns chat messages into the prompt
+    (``openai_compat.render_prompt`` by default).
+    """
+    if type(max_body_size) is not int or max_body_size < 1:
+        raise ValueError("max_body_size must be an integer >= 1")
+    return _App(engine, max_body_size, render)
+
+
+@dataclass
+class _Exchange:
+    """One HTTP request being answered."""
+
+    receive: Receive
+    send: Send
+    envelope: Envelope
+    unknown: UnknownFields = "forbid"
+    body: bytes = b""
+    ignored: list[str] = field(default_factory=list)
+    started: bool = False
+
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """Headers every reply to this request carries beyond the standard ones."""
+        found = ignored_fields_header(self.ignored)
+        return () if found is None else (found,)
+
+    async def reply(self, reply: HTTPReply) -> None:
+        """Send a whole reply (status, headers with Content-Length, body)."""
+        self.started = True
+        headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in reply.headers
+        ]
+        headers.append((b"content-length", str(len(reply.body)).encode("ascii")))
+        await self.send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await self.send({"type": "http.response.body", "body": reply.body, "more_body": False})
+
+    async def fail(self, exc: Exception) -> None:
+        """Reply with the error for ``exc``, raised by the engine before anything was sent."""
+        if isinstance(exc, ProtocolError):
+            await self.reply(error_reply(exc, envelope=self.envelope, headers=self.headers()))
+            return
+        _LOG.error("the engine failed", exc_info=exc)
+        error = failure_error(exc)
+        await self.reply(error_reply(error, envelope=self.envelope, headers=self.headers()))
+
+    async def stream(self, frames: AsyncIterator[bytes]) -> None:
+        """Send ``frames`` as a server-sent events reply, or an error reply if the first fails."""
+        send = self.send
+        try:
+            try:
+                first = await frames.__anext__()
+            except Exception as exc:  # nothing sent yet: an HTTP error reply
+                await self.fail(exc)
+                return
+            self.started = True
+            headers = [
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in (*_SSE_HEADERS, *self.headers())
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": first, "more_body": True})
+            async for frame in frames:
+                await send({"type": "http.response.body", "body": frame, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await aclose(frames)
+
+
+class _App:
+    """The application ``create_app`` returns."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        max_body_size: int,
+        render: Callable[[Sequence[ChatMessage]], str],
+    ) -> None:
+        self._engine = engine
+        self._max_body_size = max_body_size
+        self._render = render
+        self._routes: dict[str, tuple[str, Callable[[_Exchange], Awaitable[None]]]] = {
+            "/v1/generate": ("POST", self._generate),
+            "/v1/chat/completions": ("POST", self._chat),
+            "/v1/completions": ("POST", self._completions),
+            "/v1/embeddings": ("POST", self._embeddings),
+            "/v1/models": ("GET", self._models),
+            "/health": ("GET", self._health),
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await _lifespan(receive, send)
+        elif kind == "websocket":  # not served: refuse the handshake
+            await receive()
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        exchange = _Exchange(receive, send, envelope_for_path(path))
+        try:
+            await self._route(scope, exchange, path)
+        except Exception:  # a bug here must not reach the client as a traceback
+            _LOG.exception("the app failed to answer a request")
+            if not exchange.started:
+                await exchange.reply(internal_error_reply(exchange.envelope))
+
+    async def _route(self, scope: Scope, exchange: _Exchange, path: str) -> None:
+        route = self._routes.get(path)
+        if route is None:
+            await exchange.reply(not_found_reply(exchange.envelope))
+            return
+        method, handler = route
+        if scope["method"] != method:
+            await exchange.reply(method_not_allowed_reply([method], exchange.envelope))
+            return
+        headers = _headers(scope)
+        try:
+            exchange.unknown = negotiate_version(headers.get(_VERSION_HEADER))
+        except ProtocolError as exc:
+            await exchange.reply(error_reply(exc, envelope=exchange.envelope))
+            return
+        if method == "GET":
+            await handler(exchange)
+            return
+        if not is_json_media_type(headers.get(b"content-type")):
+            await exchange.reply(unsupported_media_type_reply(exchange.envelope))
+            return
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max_body_size:
+            await exchange.reply(payload_too_large_reply(self._max_body_size, exchange.envelope))
+            return
+        try:
+            body = await _read_body(exchange.receive, self._max_body_size)
+        except _BodyTooLargeError:
+            await exchange.reply(payload_too_large_reply(self._max_body_size, exchange.envelope))
+            return
+        if body is None:
+            return  # the client went away
+        exchange.body = body
+        await _until_disconnect(exchange.receive, handler(exchange))
+
+    async def _serves(self, exchange: _Exchange, model: str) -> bool:
+        """True if the engine serves ``model``; else the 404 (or the engine's failure) is sent."""
+        try:
+            served = any(info.id == model for info in self._engine.models())
+        except Exception as exc:
+            await exchange.fail(exc)
+            return False
+        if not served:
+            await exchange.reply(
+                model_not_found_reply(exchange.envelope, headers=exchange.headers())
+            )
+        return served
+
+    async def _answer(
+        self,
+        exchange: _Exchange,
+        request: Request,
+        frames: Callable[[AsyncIterator[StreamEvent]], AsyncIterator[bytes]],
+        answer: Callable[[StreamAssembler], HTTPReply],
+    ) -> None:
+        """Run ``request`` on the engine; stream its ``frames``, or send its whole ``answer``."""
+        if not await self._serves(exchange, request.model):
+            return
+        try:
+            events = self._engine.astream(request)
+            if request.stream:
+                await exchange.stream(frames(events))
+                return
+            assembler = await collect(events)
+        except Exception as exc:
+            if exchange.started:
+                raise
+            await exchange.fail(exc)
+            return
+        await exchange.reply(answer(assembler))
+
+    def _openai_answer(
+        self, exchange: _Exchange, body: Callable[[Response, int], BaseModel]
+    ) -> Callable[[StreamAssembler], HTTPReply]:
+        """The whole OpenAI answer: ``body(response, prompt_tokens)``, or the error reply."""
+
+        def answer(assembler: StreamAssembler) -> HTTPReply:
+            response = assembler.response()
+            if response.error is not None:
+                return error_reply(response.error, envelope="openai", headers=exchange.headers())
+            return json_reply(
+                body(response, assembler.prompt_tokens or 0), headers=exchange.headers()
+            )
+
+        return answer
+
+    async def _generate(self, exchange: _Exchange) -> None:
+        try:
+            request = decode(
+                Request, exchange.body, unknown=exchange.unknown, ignored=exchange.ignored
+            )
+        except ProtocolError as exc:
+            await exchange.reply(error_reply(exc, envelope="native", headers=exchange.headers()))
+            return
+        await self._answer(
+            exchange,
+            request,
+            astream_to_sse,
+            lambda assembler: response_reply(assembler.response(), headers=exchange.headers()),
+        )
+
+    async def _chat(self, exchange: _Exchange) -> None:
+        try:
+            chat = decode(
+                ChatCompletionRequest,
+                exchange.body,
+                unknown=exchange.unknown,
+                ignored=exchange.ignored,
+            )
+            request = to_request(chat, render=self._render)
+        except ProtocolError as exc:
+            await exchange.reply(error_reply(exc, envelope="openai", headers=exchange.headers()))
+            return
+        await self._answer(
+            exchange,
+            request,
+            lambda events: astream_to_openai_sse(events, model=chat.model),
+            self._openai_answer(
+                exchange,
+                lambda response, prompt_tokens: to_chat_completion(
+                    response, model=chat.model, prompt_tokens=prompt_tokens
+                ),
+            ),
+        )
+
+    async def _completions(self, exchange: _Exchange) -> None:
+        try:
+            legacy = decode(
+                CompletionRequest,
+                exchange.body,
+                unknown=exchange.unknown,
+                ignored=exchange.ignored,
+            )
+            request = completion_to_request(legacy)
+        except ProtocolError as exc:
+            await exchange.reply(error_reply(exc, envelope="openai", headers=exchange.headers()))
+            return
+        await self._answer(
+            exchange,
+            request,
+            lambda events: astream_to_completion_sse(events, model=legacy.model),
+            self._openai_answer(
+                exchange,
+                lambda response, prompt_tokens: to_completion(
+                    response, model=legacy.model, prompt_tokens=prompt_tokens
+                ),
+            ),
+        )
+
+    async def _embeddings(self, exchange: _Exchange) -> None:
+        try:
+            request = decode(
+                EmbeddingRequest, exchange.body, unknown=exchange.unknown, ignored=exchange.ignored
+            )
+        except ProtocolError as exc:
+            await exchange.reply(error_reply(exc, envelope="openai", headers=exchange.headers()))
+            return
+        if not await self._serves(exchange, request.model):
+            return
+        engine = self._engine
+        if not isinstance(engine, EmbeddingEngine):
+            error = Error(
+                code=ErrorCode.NOT_IMPLEMENTED,
+                message="embeddings: this engine does not compute embeddings",
+            )
+            await exchange.reply(error_reply(error, envelope="openai", headers=exchange.headers()))
+            return
+        try:
+            embeddings = await engine.embed(request)
+        except Exception as exc:
+            await exchange.fail(exc)
+            return
+        await exchange.reply(json_reply(embeddings, headers=exchange.headers()))
+
+    async def _models(self, exchange: _Exchange) -> None:
+        try:
+            models = list(self._engine.models())
+        except Exception as exc:
+            await exchange.fail(exc)
+            return
+        await exchange.reply(json_reply(ModelListResponse(data=models)))
+
+    async def _health(self, exchange: _Exchange) -> None:
+        await exchange.reply(json_reply(_HEALTH))
+
+
+def _headers(scope: Scope) -> dict[bytes, str]:
+    """The request headers by lower-case name; a repeated header's values joined by ", "."""
+    found: dict[bytes, str] = {}
+    for name, value in scope.get("headers", ()):
+        text = value.decode("latin-1")
+        found[name] = f"{found[name]}, {text}" if name in found else text
+    return found
+
+
+class _BodyTooLargeError(Exception):
+    """The request body passed the size limit while it was read."""
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None if the client disconnected; ``_BodyTooLargeError`` as soon as it
+    passes ``limit`` bytes (the rest is not read)."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        if len(body) + len(chunk) > limit:
+            raise _BodyTooLargeError
+        body += chunk
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Return when the client has gone away (the body has been read already)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _until_disconnect(receive: Receive, work: Awaitable[None]) -> None:
+    """Run ``work``; cancel it (so the engine's stream is closed) if the client disconnects."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        task.cancel()
+        outcome, _ = await asyncio.gather(task, watcher, return_exceptions=True)
+    if isinstance(outcome, Exception):
+        raise outcome
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    """Answer the ASGI lifespan protocol: nothing to start or stop."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,169 @@
+"""The ASGI app called in-process: what needs no socket (lifespan, embeddings, 500s, limits)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from sagellm_protocol import (
+    EmbeddingData,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    EmbeddingUsage,
+    ModelInfo,
+    Request,
+    StreamEvent,
+)
+from sagellm_protocol.asgi import Message, create_app
+from sagellm_protocol.limits import MAX_MESSAGE_SIZE
+from sagellm_protocol.testing import MockEngine
+
+
+class Embedder:
+    """An engine that embeds each input as [its length, 1.0]."""
+
+    def models(self) -> list[ModelInfo]:
+        return [ModelInfo(id="embed-1", created=0)]
+
+    def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        return MockEngine().astream(request)
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        texts = [request.input] if isinstance(request.input, str) else request.input
+        return EmbeddingResponse(
+            data=[
+                EmbeddingData(embedding=[float(len(text)), 1.0], index=index)
+                for index, text in enumerate(texts)
+            ],
+            model=request.model,
+            usage=EmbeddingUsage(prompt_tokens=len(texts), total_tokens=len(texts)),
+        )
+
+
+def call(
+    app: Any, scope: dict[str, Any], messages: list[Message]
+) -> tuple[list[Message], list[Message]]:
+    """Run ``app`` for one scope; (messages sent, messages left unread)."""
+    sent: list[Message] = []
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        await asyncio.sleep(3600)  # a client that stays: the app must not wait for it
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=30))
+    return sent, pending
+
+
+def post(path: str, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> Any:
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": path,
+        "headers": headers or [(b"content-type", b"application/json")],
+    }
+    return scope, [{"type": "http.request", "body": body, "more_body": False}]
+
+
+def reply_of(sent: list[Message]) -> tuple[int, dict[bytes, bytes], Any]:
+    start, *bodies = sent
+    body = b"".join(message.get("body", b"") for message in bodies)
+    return start["status"], dict(start["headers"]), json.loads(body)
+
+
+def test_embeddings_from_an_engine_that_embeds() -> None:
+    sent, _ = call(
+        create_app(Embedder()),
+        *post("/v1/embeddings", b'{"model": "embed-1", "input": ["ab", "abc"]}'),
+    )
+    status, _, body = reply_of(sent)
+    assert status == 200
+    assert [item["embedding"] for item in body["data"]] == [[2.0, 1.0], [3.0, 1.0]]
+
+
+def test_the_default_body_limit_is_the_message_size_limit() -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(MAX_MESSAGE_SIZE + 1).encode()),
+    ]
+    scope, messages = post("/v1/generate", b"", headers)
+    sent, unread = call(create_app(MockEngine()), scope, messages)
+    status, _, body = reply_of(sent)
+    assert status == 413
+    assert body["errors"][0]["message"].endswith(f"limit of {MAX_MESSAGE_SIZE} bytes")
+    assert unread == messages  # refused before reading
+
+
+def test_a_body_past_the_limit_is_refused_without_reading_the_rest() -> None:
+    scope, _ = post("/v1/generate", b"")
+    parts: list[Message] = [
+        {"type": "http.request", "body": b"x" * 600, "more_body": True} for _ in range(5)
+    ]
+    sent, unread = call(create_app(MockEngine(), max_body_size=1000), scope, parts)
+    assert reply_of(sent)[0] == 413
+    assert len(unread) == 3
+
+
+def test_a_client_that_leaves_while_sending_gets_no_reply() -> None:
+    scope, _ = post("/v1/generate", b"")
+    messages: list[Message] = [
+        {"type": "http.request", "body": b"{", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent, _ = call(create_app(MockEngine()), scope, messages)
+    assert sent == []
+
+
+def test_a_failure_of_the_app_itself_is_a_json_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sagellm_protocol import asgi
+
+    def broken(*args: object, **kwargs: object) -> Any:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(asgi, "to_chat_completion", broken)
+    body = json.dumps({"model": "mock-7b", "messages": [{"role": "user", "content": "Hi"}]})
+    sent, _ = call(create_app(MockEngine()), *post("/v1/chat/completions", body.encode()))
+    status, _, reply = reply_of(sent)
+    assert status == 500
+    assert reply["error"] == {
+        "message": "the server failed to answer this request (an internal error)",
+        "type": "server_error",
+        "param": None,
+        "code": None,
+    }
+
+
+def test_the_lifespan_protocol_is_answered() -> None:
+    sent, _ = call(
+        create_app(MockEngine()),
+        {"type": "lifespan"},
+        [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}],
+    )
+    assert [message["type"] for message in sent] == [
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+    ]
+
+
+def test_a_websocket_is_refused() -> None:
+    sent, _ = call(
+        create_app(MockEngine()),
+        {"type": "websocket", "path": "/v1/generate", "headers": []},
+        [{"type": "websocket.connect"}],
+    )
+    assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+@pytest.mark.parametrize("limit", [0, -1, 1.5])
+def test_a_bad_body_limit_is_refused(limit: Any) -> None:
+    with pytest.raises(ValueError, match="max_body_size"):
+        create_app(MockEngine(), max_body_size=limit)
