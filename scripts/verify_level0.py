@@ -3,8 +3,9 @@
 
 1. The built wheel is ``py3-none-any``, ships ``py.typed``, and its metadata requires nothing
    but pydantic (requirements behind an extra, such as ``testing``, are optional and allowed).
-2. ``import sagellm_protocol`` in a clean subprocess loads only modules of the standard
-   library, of pydantic and of pydantic's own dependencies (and the package itself).
+2. ``import sagellm_protocol``, and ``import sagellm_protocol.asgi`` (the HTTP app), each in a
+   clean subprocess, load only modules of the standard library, of pydantic and of pydantic's
+   own dependencies (and the package itself): serving needs no web framework.
 
 Exit status 0 when both hold, 1 otherwise. ``--wheel PATH`` checks a given wheel instead of
 building one.
@@ -27,12 +28,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "sagellm_protocol"
 ALLOWED_DISTRIBUTION = "pydantic"
 
+IMPORTED_MODULES = ("sagellm_protocol", "sagellm_protocol.asgi")
+"""The imports checked: the package, and the HTTP app with everything it serves through."""
+
 _IMPORT_PROBE = """
 import json, sys
 before = set(sys.modules)
-import sagellm_protocol
+import {module}
 new = sorted(set(sys.modules) - before)
-print(json.dumps({name: getattr(sys.modules[name], "__file__", None) for name in new}))
+print(json.dumps({{name: getattr(sys.modules[name], "__file__", None) for name in new}}))
 """
 
 
@@ -105,24 +109,31 @@ def allowed_top_level_modules() -> set[str]:
 
 
 def import_problems(python: str = sys.executable) -> list[str]:
-    """Modules that ``import sagellm_protocol`` loads and the Level-0 rule does not allow."""
-    result = subprocess.run(
-        [python, "-I", "-c", _IMPORT_PROBE], check=False, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        return [
-            f"import {PACKAGE} failed in a clean interpreter ({python}): {last}; is it installed?"
-        ]
-    loaded: dict[str, str | None] = json.loads(result.stdout)
-    return module_problems(loaded)
+    """Modules that the ``IMPORTED_MODULES`` load and the Level-0 rule does not allow."""
+    problems = []
+    for module in IMPORTED_MODULES:
+        result = subprocess.run(
+            [python, "-I", "-c", _IMPORT_PROBE.format(module=module)],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            return [
+                f"import {module} failed in a clean interpreter ({python}): {last}; "
+                "is it installed?"
+            ]
+        loaded: dict[str, str | None] = json.loads(result.stdout)
+        problems += module_problems(loaded, module)
+    return problems
 
 
-def module_problems(loaded: dict[str, str | None]) -> list[str]:
+def module_problems(loaded: dict[str, str | None], imported: str = PACKAGE) -> list[str]:
     """Problems among ``loaded`` (module name -> file): modules outside stdlib and pydantic."""
     allowed = allowed_top_level_modules() | set(sys.stdlib_module_names)
     return [
-        f"import {PACKAGE} loads {module!r}, which is neither the standard library nor pydantic's"
+        f"import {imported} loads {module!r}, which is neither the standard library nor pydantic's"
         for module, path in loaded.items()
         if module.split(".")[0] not in allowed and not _in_standard_library(path)
     ]
@@ -152,7 +163,8 @@ def main() -> int:
         print(f"verify_level0: {problem}", file=sys.stderr)
     if not problems:
         print(
-            "verify_level0: ok (wheel requires pydantic only; import loads stdlib + pydantic only)"
+            "verify_level0: ok (wheel requires pydantic only; import sagellm_protocol and "
+            "sagellm_protocol.asgi load stdlib + pydantic only)"
         )
     return 1 if problems else 0
 

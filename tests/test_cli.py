@@ -33,7 +33,7 @@ def test_version() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["schema"], ["compat"], ["validate"], ["demo"], ["version"]]
+    "command", [[], ["schema"], ["compat"], ["validate"], ["demo"], ["serve"], ["version"]]
 )
 def test_help(command: list[str]) -> None:
     result = run_cli(*command, "--help")

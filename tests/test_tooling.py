@@ -95,6 +95,14 @@ def test_import_loads_only_allowed_modules() -> None:
     assert verify_level0.import_problems() == []
 
 
+def test_the_http_app_import_is_checked_too() -> None:
+    assert verify_level0.IMPORTED_MODULES == ("sagellm_protocol", "sagellm_protocol.asgi")
+    (problem,) = verify_level0.module_problems(
+        {"uvicorn": "/venv/lib/site-packages/uvicorn/__init__.py"}, "sagellm_protocol.asgi"
+    )
+    assert problem.startswith("import sagellm_protocol.asgi loads 'uvicorn'")
+
+
 def test_field_names_are_snake_case() -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "check_field_names.py")],

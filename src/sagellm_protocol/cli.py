@@ -13,6 +13,8 @@ Subcommands:
   summary; exit 1 if any message is invalid.
 * ``demo`` runs a request through the MockEngine and shows the stream, the Response, the
   OpenAI-shaped result and the Metrics.
+* ``serve`` runs the MockEngine behind the HTTP app (``sagellm_protocol.asgi``) on uvicorn
+  (extra ``serve``) until Ctrl-C or SIGTERM.
 * ``version`` prints the package and protocol versions.
 
 Usage errors and unreadable input end with a one-line message and exit status 2. Not imported
@@ -26,6 +28,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ._version import PROTOCOL_VERSION, __version__
 
@@ -178,6 +181,99 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from ._serve import ServeError, serve
+    from .testing import MockEngine
+
+    try:
+        engine = MockEngine(
+            args.seed,
+            fault=args.fault,
+            fault_after_tokens=args.fault_after,
+            models=args.model or ["mock-7b"],
+            token_interval_ms=args.token_interval_ms,
+        )
+    except ValueError as exc:
+        raise _UsageError(str(exc).replace("fault_after_tokens", "--fault-after")) from None
+    try:
+        serve(engine, host=args.host, port=args.port)
+    except ServeError as exc:
+        raise _UsageError(str(exc)) from None
+    return EXIT_OK
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError("must be a port number, 0 to 65535 (0: any free port)")
+    return int(text)
+
+
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a number of milliseconds >= 0")
+    return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError("must be an integer >= 0")
+    return int(text)
+
+
+def _add_serve(commands: Any) -> None:
+    from .errors import ErrorCode
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the mock engine over HTTP (native and OpenAI endpoints)",
+        description=(
+            "Serve the MockEngine over HTTP until Ctrl-C or SIGTERM: POST /v1/generate, "
+            "/v1/chat/completions, /v1/completions, /v1/embeddings (501), GET /v1/models and "
+            "/health. Needs the serve extra (uvicorn)."
+        ),
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=_port, default=8000, help="port to listen on (default 8000; 0: a free port)"
+    )
+    serve.add_argument(
+        "--model",
+        action="append",
+        metavar="NAME",
+        help="a model name to serve (repeatable; default mock-7b)",
+    )
+    serve.add_argument(
+        "--seed", type=int, default=0, help="seed of requests that give none (default 0)"
+    )
+    serve.add_argument(
+        "--fault",
+        choices=[code.value for code in ErrorCode],
+        metavar="CODE",
+        help="make every request fail with this error code: "
+        + ", ".join(code.value for code in ErrorCode),
+    )
+    serve.add_argument(
+        "--fault-after",
+        type=_count,
+        metavar="N",
+        help="with --fault: fail after N tokens (default 0)",
+    )
+    serve.add_argument(
+        "--token-interval-ms",
+        type=_milliseconds,
+        default=0.0,
+        metavar="MS",
+        help="time between streamed tokens, in ms (default 0)",
+    )
+    serve.set_defaults(handler=_cmd_serve)
+
+
 def _cmd_version(args: argparse.Namespace) -> int:
     del args
     print(f"sagellm-protocol {__version__} (protocol {PROTOCOL_VERSION})")
@@ -251,6 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-tokens", type=int, default=24, help="max_tokens of the request (default 24)"
     )
     demo.set_defaults(handler=_cmd_demo)
+
+    _add_serve(commands)
 
     version = commands.add_parser(
         "version", help="print the package and protocol versions", description="Print the versions."
