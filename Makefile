@@ -10,10 +10,10 @@ help: ## list the targets
 setup: ## create or update .venv (main interpreter, package + dev tools)
 	$(PYTHON) scripts/matrix.py setup
 
-demo: setup ## run the examples: messages and errors, a mock request round trip, a traffic check
+demo: setup ## run the examples: messages and errors, the mock backend over HTTP, a traffic check
 	$(VENV_PY) examples/basic_usage.py
 	@echo
-	$(VENV_PY) -m sagellm_protocol demo
+	$(VENV_PY) examples/serve_demo.py
 	@echo
 	@echo "== validate examples/traffic.jsonl (5 messages are invalid on purpose, so exit status 1)"
 	$(VENV_PY) -m sagellm_protocol validate examples/traffic.jsonl || [ $$? -eq 1 ]

@@ -19,3 +19,24 @@ def test_basic_usage_runs_and_shows_a_rejected_request() -> None:
     assert "Rejected request: HTTP 400 (invalid_argument, gRPC INVALID_ARGUMENT)" in result.stdout
     assert "max_tokens: must be greater than 0" in result.stdout
     assert "a private prompt" not in result.stdout
+
+
+def test_serve_demo_shows_the_loopback_round_trip() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "serve_demo.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("sagellm-protocol serve: listening on http://127.0.0.1:")
+    streamed_at = lines.index("== Streamed, as it arrives (stream=True)")
+    whole_at = lines.index("== Not streamed")
+    streamed = lines[streamed_at + 1 : whole_at - 1]  # the text, up to the blank line
+    assert streamed
+    assert lines[whole_at + 1 : whole_at + 1 + len(streamed)] == streamed  # the same answer
+    assert (
+        "HTTP 400, code invalid_argument: temperature: must be less than or equal to 2.0" in lines
+    )
+    assert lines[-1] == "server stopped, exit status 0"
