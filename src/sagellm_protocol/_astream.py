@@ -22,7 +22,16 @@ from .errors import Error, ErrorCode, ProtocolError
 from .streaming import StreamAssembler
 from .types import Metrics, StreamEvent, StreamEventDelta, StreamEventEnd
 
-__all__ = ["Frames", "TextFrame", "collect", "failure_error", "write_stream"]
+__all__ = [
+    "Frames",
+    "InvalidStreamError",
+    "StreamWriter",
+    "TextFrame",
+    "collect",
+    "failure_error",
+    "problem",
+    "write_stream",
+]
 
 _LOG = logging.getLogger("sagellm_protocol")
 
@@ -40,12 +49,15 @@ class Frames(Protocol):
         """The frame after a stream that ended well (e.g. ``data: [DONE]``), or None."""
 
 
-class _InvalidStreamError(Exception):
+class InvalidStreamError(Exception):
     """The events broke the stream grammar, or could not be framed."""
 
     def __init__(self, problem: ProtocolError) -> None:
         super().__init__(str(problem))
         self.problem = problem
+
+
+_NO_END = ProtocolError.invalid("the stream ended without an end event")
 
 
 def failure_error(exc: BaseException) -> Error:
@@ -55,7 +67,7 @@ def failure_error(exc: BaseException) -> Error:
     a ``ProtocolError`` raised by the source keeps its own errors; any other exception is
     ``unavailable`` with a fixed message (its text may hold input, so it is logged instead).
     """
-    if isinstance(exc, _InvalidStreamError):
+    if isinstance(exc, InvalidStreamError):
         found = summary_error(exc.problem.errors)
         return Error(
             code=ErrorCode.UNAVAILABLE,
@@ -81,48 +93,94 @@ def _metrics(started: float, first_token: float | None, tokens: int) -> Metrics:
     )
 
 
+class StreamWriter:
+    """The frames of one stream, event by event, with the grammar checked: the synchronous
+    core of ``write_stream`` (an async server may drive it from its own loop).
+
+    ``add(event)`` returns the event's frame (or None) and raises ``InvalidStreamError`` if
+    the event breaks the grammar or cannot be framed; once ``finished`` (the end event was
+    added) the caller stops reading. ``end()`` gives the frame after a source that stopped
+    (``frames.done()``, or None after an end event with an error) and raises
+    ``InvalidStreamError`` if no end event came. ``failure(exc)`` gives the in-band error
+    frame for ``exc``, raised while reading; before the start event it raises ``problem(exc)``
+    instead, since nothing can have been sent.
+    """
+
+    __slots__ = ("_assembler", "_error_end", "_first_token", "_frames", "_started", "finished")
+
+    def __init__(self, frames: Frames) -> None:
+        self._frames = frames
+        self._assembler = StreamAssembler()
+        self._started = time.monotonic()
+        self._first_token: float | None = None
+        self._error_end = False
+        self.finished = False
+        """True once the end event has been added."""
+
+    def add(self, event: StreamEvent) -> bytes | None:
+        """The frame of the next event (None if it has none)."""
+        try:
+            self._assembler.add(event)
+            frame = self._frames.event(event)
+        except ProtocolError as exc:
+            raise InvalidStreamError(exc) from None
+        if type(event) is StreamEventDelta:
+            if self._first_token is None and event.chunk_tokens:
+                self._first_token = time.monotonic()
+        elif type(event) is StreamEventEnd:
+            self.finished = True
+            self._error_end = event.error is not None
+        return frame
+
+    def end(self) -> bytes | None:
+        """The frame after the last event: ``frames.done()``, or None after an error end."""
+        if not self.finished:
+            raise InvalidStreamError(_NO_END)
+        if self._error_end:
+            return None  # the end event's own error was the last frame
+        return self._frames.done()
+
+    def failure(self, exc: Exception) -> bytes:
+        """The in-band error frame that ends the stream after ``exc``."""
+        assembler = self._assembler
+        if not assembler.started:
+            raise problem(exc)
+        if not isinstance(exc, (InvalidStreamError, ProtocolError)):
+            _LOG.error("the event source failed mid-stream", exc_info=exc)
+        metrics = _metrics(self._started, self._first_token, len(assembler.output_tokens))
+        return self._frames.failure(failure_error(exc), assembler, metrics)
+
+
+def problem(exc: Exception) -> Exception:
+    """What to raise for ``exc`` when nothing has been sent yet: a broken grammar as a
+    ``ProtocolError`` with the ``unavailable`` Error, anything else as it is."""
+    if isinstance(exc, InvalidStreamError):
+        return ProtocolError(failure_error(exc))
+    return exc
+
+
 async def write_stream(events: AnyIterable[StreamEvent], frames: Frames) -> AsyncIterator[bytes]:
     """The frames of ``events`` as ``frames`` writes them, the grammar checked on the way,
-    then ``frames.done()`` unless the end event carried an error.
+    then ``frames.done()`` unless the end event carried an error (``StreamWriter``).
 
     Before the start event, a problem is raised (a broken grammar as a ``ProtocolError`` with
     the ``unavailable`` Error); after it, the stream ends with ``frames.failure``. Reading
-    stops at the end event.
+    stops at the end event; the source is closed however the stream ends.
     """
-    assembler = StreamAssembler()
+    writer = StreamWriter(frames)
     source = aiterate(events)
-    clock = time.monotonic
-    started = clock()
-    first_token: float | None = None
     try:
         try:
             async for event in source:
-                try:
-                    assembler.add(event)
-                    frame = frames.event(event)
-                except ProtocolError as exc:
-                    raise _InvalidStreamError(exc) from None
-                if first_token is None and type(event) is StreamEventDelta and event.chunk_tokens:
-                    first_token = clock()
+                frame = writer.add(event)
                 if frame is not None:
                     yield frame
-                if assembler.finished:
-                    if isinstance(event, StreamEventEnd) and event.error is not None:
-                        return  # an end event's own error is the last frame
+                if writer.finished:
                     break
-            else:
-                raise _InvalidStreamError(_NO_END)
+            last = writer.end()
         except Exception as exc:
-            if not assembler.started:
-                if isinstance(exc, _InvalidStreamError):
-                    raise ProtocolError(failure_error(exc)) from None
-                raise
-            if not isinstance(exc, (_InvalidStreamError, ProtocolError)):
-                _LOG.error("the event source failed mid-stream", exc_info=exc)
-            metrics = _metrics(started, first_token, len(assembler.output_tokens))
-            yield frames.failure(failure_error(exc), assembler, metrics)
+            yield writer.failure(exc)
             return
-        last = frames.done()
         if last is not None:
             yield last
     finally:
@@ -142,15 +200,12 @@ async def collect(events: AnyIterable[StreamEvent]) -> StreamAssembler:
             try:
                 assembler.add(event)
             except ProtocolError as exc:
-                raise ProtocolError(failure_error(_InvalidStreamError(exc))) from None
+                raise ProtocolError(failure_error(InvalidStreamError(exc))) from None
             if assembler.finished:
                 return assembler
     finally:
         await aclose(source)
-    raise ProtocolError(failure_error(_InvalidStreamError(_NO_END)))
-
-
-_NO_END = ProtocolError.invalid("the stream ended without an end event")
+    raise ProtocolError(failure_error(InvalidStreamError(_NO_END)))
 
 
 _MARKER = "\x00sagellm\x00text\x00"

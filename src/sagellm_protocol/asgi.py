@@ -37,8 +37,8 @@ from typing import Any, TypeAlias
 
 from pydantic import BaseModel
 
-from ._aio import aclose
-from ._astream import collect, failure_error
+from ._aio import aclose, aiterate
+from ._astream import Frames, StreamWriter, collect, failure_error, problem
 from ._version import PROTOCOL_VERSION
 from .codec import PROTOCOL_VERSION_HEADER, UnknownFields, decode
 from .engine import EmbeddingEngine, Engine
@@ -61,15 +61,15 @@ from .http import (
     unsupported_media_type_reply,
 )
 from .limits import MAX_MESSAGE_SIZE
-from .openai_compat import astream_to_openai_sse, render_prompt, to_chat_completion, to_request
+from .openai_compat import _ChatFrames, render_prompt, to_chat_completion, to_request
 from .openai_completions import (
     CompletionRequest,
-    astream_to_completion_sse,
+    _CompletionFrames,
     completion_to_request,
     to_completion,
 )
 from .openai_types import ChatCompletionRequest, ChatMessage, EmbeddingRequest, ModelListResponse
-from .sse import SSE_MEDIA_TYPE, astream_to_sse
+from .sse import SSE_MEDIA_TYPE, _NativeFrames
 from .streaming import StreamAssembler
 from .types import Request, Response, StreamEvent
 
@@ -89,6 +89,7 @@ ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
 _LOG = logging.getLogger("sagellm_protocol")
 _VERSION_HEADER = PROTOCOL_VERSION_HEADER.lower().encode("latin-1")
 _HEALTH = b'{"status":"ok"}'
+_BODY = "http.response.body"
 _SSE_HEADERS = (
     ("Content-Type", SSE_MEDIA_TYPE),
     ("Cache-Control", "no-cache"),
@@ -150,27 +151,49 @@ class _Exchange:
         error = failure_error(exc)
         await self.reply(error_reply(error, envelope=self.envelope, headers=self.headers()))
 
-    async def stream(self, frames: AsyncIterator[bytes]) -> None:
-        """Send ``frames`` as a server-sent events reply, or an error reply if the first fails."""
+    async def start_stream(self) -> None:
+        """Send the head of a server-sent events reply."""
+        self.started = True
+        headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in (*_SSE_HEADERS, *self.headers())
+        ]
+        await self.send({"type": "http.response.start", "status": 200, "headers": headers})
+
+    async def stream(self, events: AsyncIterator[StreamEvent], frames: Frames) -> None:
+        """Send ``events`` as server-sent events written by ``frames``.
+
+        Until the first frame is sent, a failure is an HTTP error reply; after it, the stream
+        ends in-band. The engine's stream is closed however this ends (also when cancelled).
+        """
+        writer = StreamWriter(frames)
+        source = aiterate(events)
         send = self.send
+        started = self.started
         try:
             try:
-                first = await frames.__anext__()
-            except Exception as exc:  # nothing sent yet: an HTTP error reply
-                await self.fail(exc)
-                return
-            self.started = True
-            headers = [
-                (name.lower().encode("latin-1"), value.encode("latin-1"))
-                for name, value in (*_SSE_HEADERS, *self.headers())
-            ]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": first, "more_body": True})
-            async for frame in frames:
-                await send({"type": "http.response.body", "body": frame, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+                async for event in source:
+                    frame = writer.add(event)
+                    if frame is not None:
+                        if not started:
+                            await self.start_stream()
+                            started = True
+                        await send({"type": _BODY, "body": frame, "more_body": True})
+                    if writer.finished:
+                        break
+                last = writer.end()
+            except Exception as exc:
+                if not self.started:
+                    await self.fail(problem(exc))
+                    return
+                last = writer.failure(exc)
+            if not self.started:
+                await self.start_stream()
+            if last is not None:
+                await send({"type": _BODY, "body": last, "more_body": True})
+            await send({"type": _BODY, "body": b"", "more_body": False})
         finally:
-            await aclose(frames)
+            await aclose(source)
 
 
 class _App:
@@ -266,7 +289,7 @@ class _App:
         self,
         exchange: _Exchange,
         request: Request,
-        frames: Callable[[AsyncIterator[StreamEvent]], AsyncIterator[bytes]],
+        frames: Callable[[], Frames],
         answer: Callable[[StreamAssembler], HTTPReply],
     ) -> None:
         """Run ``request`` on the engine; stream its ``frames``, or send its whole ``answer``."""
@@ -275,7 +298,7 @@ class _App:
         try:
             events = self._engine.astream(request)
             if request.stream:
-                await exchange.stream(frames(events))
+                await exchange.stream(events, frames())
                 return
             assembler = await collect(events)
         except Exception as exc:
@@ -311,7 +334,7 @@ class _App:
         await self._answer(
             exchange,
             request,
-            astream_to_sse,
+            _NativeFrames,
             lambda assembler: response_reply(assembler.response(), headers=exchange.headers()),
         )
 
@@ -330,7 +353,7 @@ class _App:
         await self._answer(
             exchange,
             request,
-            lambda events: astream_to_openai_sse(events, model=chat.model),
+            lambda: _ChatFrames(chat.model, None, None),
             self._openai_answer(
                 exchange,
                 lambda response, prompt_tokens: to_chat_completion(
@@ -354,7 +377,7 @@ class _App:
         await self._answer(
             exchange,
             request,
-            lambda events: astream_to_completion_sse(events, model=legacy.model),
+            lambda: _CompletionFrames(legacy.model, None, None),
             self._openai_answer(
                 exchange,
                 lambda response, prompt_tokens: to_completion(
@@ -429,24 +452,34 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return bytes(body)
 
 
-async def _disconnected(receive: Receive) -> None:
-    """Return when the client has gone away (the body has been read already)."""
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
 async def _until_disconnect(receive: Receive, work: Awaitable[None]) -> None:
-    """Run ``work``; cancel it (so the engine's stream is closed) if the client disconnects."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(receive))
+    """Run ``work`` in this task; cancel it (so the engine's stream is closed) as soon as the
+    client disconnects, and then return normally."""
+    task = asyncio.current_task()
+    assert task is not None  # an ASGI app runs in a task
+    left = False
+
+    async def watch() -> None:
+        nonlocal left
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        if not done:
+            left = True
+            task.cancel()
+
+    done = False
+    watcher = asyncio.ensure_future(watch())
     try:
-        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+        await work
+    except asyncio.CancelledError:
+        if not left:
+            raise
+        uncancel = getattr(task, "uncancel", None)  # Python 3.11+: the cancel is handled
+        if uncancel is not None:
+            uncancel()
     finally:
+        done = True
         watcher.cancel()
-        task.cancel()
-        outcome, _ = await asyncio.gather(task, watcher, return_exceptions=True)
-    if isinstance(outcome, Exception):
-        raise outcome
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
