@@ -17,6 +17,7 @@ issue asks, with their CPU time shown beside it.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import gc
 import importlib.util
@@ -39,6 +40,8 @@ import msgspec
 import pydantic
 import pydantic_core
 from pydantic import BaseModel, TypeAdapter
+
+import serving
 
 # --- the contenders ----------------------------------------------------------------------------
 
@@ -675,11 +678,56 @@ NOTES = Path(__file__).with_name("notes.md")
 """The fixed part of the report: what each workload does, what was done and tried."""
 
 
+def measure_serving(
+    rounds: int, results: list[Result], lines: list[Line]
+) -> list[tuple[Result, int, float | None]]:
+    """Run the serving workloads; add their results and ratio lines to ``results``, ``lines``."""
+    loop = asyncio.new_event_loop()
+    served: list[tuple[Result, int, float | None]] = []
+    try:
+        for workload in serving.workloads(loop):
+            result = run_rounds(workload.key, workload.title, workload.contenders, rounds, 0.02)
+            results.append(result)
+            served.append((result, workload.tokens_per_call, workload.target))
+            targets = [Target("floor app", workload.target)] if workload.target else []
+            found = summarize(result, targets)
+            lines += found
+            for line in found:
+                _show(line)
+    finally:
+        loop.close()
+    return served
+
+
+def serving_table(measured: list[tuple[Result, int, float | None]]) -> list[str]:
+    """The serving section: tokens per second of ours and the floor app, and their ratio."""
+    out = [
+        "## Serving: tokens per second through the ASGI app",
+        "",
+        f"{serving.TOKENS} tokens per stream, driven in-process through the ASGI interface "
+        "(see below). The ratio is ours / floor app per token (median of the per-round "
+        "ratios): below 1 is faster.",
+        "",
+        "| workload | ours (tokens/s) | floor app (tokens/s) | ratio | IQR | target | |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for result, tokens, target in measured:
+        q1, median, q3 = quartiles(result.ratios("ours", "floor app"))
+        rates = [tokens / result.per_call(name) for name in ("ours", "floor app")]
+        verdict = "" if target is None else ("met" if median <= target else "MISSED")
+        out.append(
+            f"| {result.key} | {rates[0]:,.0f} | {rates[1]:,.0f} | {median:.3f} | "
+            f"{q1:.3f} to {q3:.3f} | {'' if target is None else f'<= {target:g}'} | {verdict} |"
+        )
+    return [*out, ""]
+
+
 def report(
     lines: list[Line],
     results: list[Result],
     imports: tuple[dict[str, list[float]], dict[str, list[float]]],
     context: dict[str, str],
+    served: list[str],
 ) -> str:
     out = [
         "# Performance",
@@ -728,7 +776,8 @@ def report(
             f"| {line.workload} | {line.compared} | {line.median:.3f} | "
             f"{line.q1:.3f} to {line.q3:.3f} |"
         )
-    out += ["", "## Time per call (median over rounds, CPU time)", ""]
+    out += ["", *served]
+    out += ["## Time per call (median over rounds, CPU time)", ""]
     for result in results:
         out.append(f"**{result.key}** — {result.title}")
         out.append("")
@@ -788,6 +837,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     rounds, import_rounds = (5, 3) if args.quick else (31, 25)
+    serving_rounds = 5 if args.quick else 15
 
     original: Original | None = None
     holder: str | None = None
@@ -814,7 +864,8 @@ def main() -> int:
         "original": f"isagellm-protocol {original.version}"
         if original
         else f"not measured: {problem}",
-        "rounds": f"{rounds} per workload ({import_rounds} for import time)",
+        "rounds": f"{rounds} per workload ({serving_rounds} for serving, "
+        f"{import_rounds} for import time)",
     }
     started = time.perf_counter()
     results: list[Result] = []
@@ -828,6 +879,7 @@ def main() -> int:
         lines += found
         for line in found:
             _show(line)
+    served = measure_serving(serving_rounds, results, lines)
     walls, cpus = import_times(args.src, holder, import_rounds)
     for line in import_lines(walls, cpus):
         lines.append(line)
@@ -838,7 +890,8 @@ def main() -> int:
     print(f"[bench] measured in {time.perf_counter() - started:.0f} s", flush=True)
     if args.report:
         Path(args.report).write_text(
-            report(lines, results, (walls, cpus), context), encoding="utf-8"
+            report(lines, results, (walls, cpus), context, serving_table(served)),
+            encoding="utf-8",
         )
         print(f"[bench] wrote {args.report}", flush=True)
     if holder is not None:
