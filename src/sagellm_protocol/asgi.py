@@ -33,7 +33,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from pydantic import BaseModel
 
@@ -87,6 +87,7 @@ ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
 """An ASGI 3 application."""
 
 _LOG = logging.getLogger("sagellm_protocol")
+_M = TypeVar("_M", bound=BaseModel)
 _VERSION_HEADER = PROTOCOL_VERSION_HEADER.lower().encode("latin-1")
 _HEALTH = b'{"status":"ok"}'
 _BODY = "http.response.body"
@@ -125,6 +126,10 @@ class _Exchange:
     body: bytes = b""
     ignored: list[str] = field(default_factory=list)
     started: bool = False
+
+    def decode(self, message_type: type[_M]) -> _M:
+        """The body as a ``message_type`` (``codec.decode``, unknown fields as negotiated)."""
+        return decode(message_type, self.body, unknown=self.unknown, ignored=self.ignored)
 
     def headers(self) -> tuple[tuple[str, str], ...]:
         """Headers every reply to this request carries beyond the standard ones."""
@@ -325,9 +330,7 @@ class _App:
 
     async def _generate(self, exchange: _Exchange) -> None:
         try:
-            request = decode(
-                Request, exchange.body, unknown=exchange.unknown, ignored=exchange.ignored
-            )
+            request = exchange.decode(Request)
         except ProtocolError as exc:
             await exchange.reply(error_reply(exc, envelope="native", headers=exchange.headers()))
             return
@@ -339,58 +342,51 @@ class _App:
         )
 
     async def _chat(self, exchange: _Exchange) -> None:
-        try:
-            chat = decode(
-                ChatCompletionRequest,
-                exchange.body,
-                unknown=exchange.unknown,
-                ignored=exchange.ignored,
-            )
-            request = to_request(chat, render=self._render)
-        except ProtocolError as exc:
-            await exchange.reply(error_reply(exc, envelope="openai", headers=exchange.headers()))
-            return
-        await self._answer(
+        await self._openai(
             exchange,
-            request,
-            lambda: _ChatFrames(chat.model, None, None),
-            self._openai_answer(
-                exchange,
-                lambda response, prompt_tokens: to_chat_completion(
-                    response, model=chat.model, prompt_tokens=prompt_tokens
-                ),
-            ),
+            lambda call: to_request(call.decode(ChatCompletionRequest), render=self._render),
+            _ChatFrames,
+            to_chat_completion,
         )
 
     async def _completions(self, exchange: _Exchange) -> None:
+        await self._openai(
+            exchange,
+            lambda call: completion_to_request(call.decode(CompletionRequest)),
+            _CompletionFrames,
+            to_completion,
+        )
+
+    async def _openai(
+        self,
+        exchange: _Exchange,
+        adapt: Callable[[_Exchange], Request],
+        frames: Callable[[str, None, None], Frames],
+        whole: Callable[..., BaseModel],
+    ) -> None:
+        """An OpenAI text endpoint: ``adapt`` the body to a Request; stream its ``frames``, or
+        answer ``whole(response, model=..., prompt_tokens=...)``."""
         try:
-            legacy = decode(
-                CompletionRequest,
-                exchange.body,
-                unknown=exchange.unknown,
-                ignored=exchange.ignored,
-            )
-            request = completion_to_request(legacy)
+            request = adapt(exchange)
         except ProtocolError as exc:
             await exchange.reply(error_reply(exc, envelope="openai", headers=exchange.headers()))
             return
+        model = request.model
         await self._answer(
             exchange,
             request,
-            lambda: _CompletionFrames(legacy.model, None, None),
+            lambda: frames(model, None, None),
             self._openai_answer(
                 exchange,
-                lambda response, prompt_tokens: to_completion(
-                    response, model=legacy.model, prompt_tokens=prompt_tokens
+                lambda response, prompt_tokens: whole(
+                    response, model=model, prompt_tokens=prompt_tokens
                 ),
             ),
         )
 
     async def _embeddings(self, exchange: _Exchange) -> None:
         try:
-            request = decode(
-                EmbeddingRequest, exchange.body, unknown=exchange.unknown, ignored=exchange.ignored
-            )
+            request = exchange.decode(EmbeddingRequest)
         except ProtocolError as exc:
             await exchange.reply(error_reply(exc, envelope="openai", headers=exchange.headers()))
             return

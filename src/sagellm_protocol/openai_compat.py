@@ -255,16 +255,38 @@ def _finish(reason: FinishReason) -> ChatFinishReason:
     return "length" if reason == "length" else "stop"
 
 
-class _ChatFrames:
-    """The ``chat.completion.chunk`` frames of one stream; the text deltas are written around
-    a precomputed head and tail, without building a model per token."""
+class _OpenAIFrames:
+    """What the OpenAI streams share: the completion's id, creation time and model, the error
+    frame (``data: {"error": {...}}``, what the openai client raises) and ``data: [DONE]``."""
 
-    __slots__ = ("_content", "_created", "_id", "_model")
+    __slots__ = ("_created", "_id", "_model")
 
     def __init__(self, model: str, id: str | None, created: int | None) -> None:
         self._model = model
         self._id = id or ""
         self._created = created if created is not None else int(time.time())
+
+    @staticmethod
+    def error(error: Error) -> bytes:
+        """The OpenAI error frame for ``error``."""
+        return _frame(encode(to_openai_error(error)[1]))
+
+    def failure(self, error: Error, assembler: StreamAssembler, metrics: Metrics) -> bytes:
+        del assembler, metrics  # an OpenAI error frame carries neither
+        return self.error(error)
+
+    def done(self) -> bytes:
+        return DONE_FRAME
+
+
+class _ChatFrames(_OpenAIFrames):
+    """The ``chat.completion.chunk`` frames of one stream; the text deltas are written around
+    a precomputed head and tail, without building a model per token."""
+
+    __slots__ = ("_content",)
+
+    def __init__(self, model: str, id: str | None, created: int | None) -> None:
+        super().__init__(model, id, created)
         self._content: TextFrame | None = None
 
     def _chunk(
@@ -301,18 +323,6 @@ class _ChatFrames:
                 encode(self._chunk(ChatCompletionStreamDelta(), _finish(event.finish_reason)))
             )
         raise TypeError(f"not a stream event: {type(event).__name__}")
-
-    @staticmethod
-    def error(error: Error) -> bytes:
-        """The OpenAI error frame (``data: {"error": {...}}``), what the openai client raises."""
-        return _frame(encode(to_openai_error(error)[1]))
-
-    def failure(self, error: Error, assembler: StreamAssembler, metrics: Metrics) -> bytes:
-        del assembler, metrics  # an OpenAI error frame carries neither
-        return self.error(error)
-
-    def done(self) -> bytes:
-        return DONE_FRAME
 
 
 def stream_to_openai_sse(

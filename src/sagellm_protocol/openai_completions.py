@@ -40,13 +40,10 @@ from .openai_compat import (
     _completion_id,
     _frame,
     _new_id,
-    to_openai_error,
+    _OpenAIFrames,
 )
 from .openai_types import ChatCompletionUsage
-from .sse import DONE_FRAME
-from .streaming import StreamAssembler
 from .types import (
-    Metrics,
     Request,
     Response,
     StreamEvent,
@@ -255,15 +252,13 @@ def to_completion(
     )
 
 
-class _CompletionFrames:
+class _CompletionFrames(_OpenAIFrames):
     """The ``text_completion`` chunk frames of one stream (text through a ``TextFrame``)."""
 
-    __slots__ = ("_created", "_id", "_model", "_text")
+    __slots__ = ("_text",)
 
     def __init__(self, model: str, id: str | None, created: int | None) -> None:
-        self._model = model
-        self._id = id or ""
-        self._created = created if created is not None else _now()
+        super().__init__(model, id, created)
         self._text: TextFrame | None = None
 
     def _chunk(self, text: str, finish: CompletionFinishReason | None = None) -> CompletionResponse:
@@ -285,16 +280,9 @@ class _CompletionFrames:
             return None
         if isinstance(event, StreamEventEnd):
             if event.error is not None:
-                return _frame(encode(to_openai_error(event.error)[1]))
+                return self.error(event.error)
             return _frame(encode(self._chunk("", _finish(event.finish_reason))))
         raise TypeError(f"not a stream event: {type(event).__name__}")
-
-    def failure(self, error: Error, assembler: StreamAssembler, metrics: Metrics) -> bytes:
-        del assembler, metrics  # an OpenAI error frame carries neither
-        return _frame(encode(to_openai_error(error)[1]))
-
-    def done(self) -> bytes:
-        return DONE_FRAME
 
 
 def astream_to_completion_sse(
