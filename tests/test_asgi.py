@@ -64,7 +64,9 @@ def call(
     return sent, pending
 
 
-def post(path: str, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> Any:
+def post(
+    path: str, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> tuple[dict[str, Any], list[Message]]:
     scope = {
         "type": "http",
         "method": "POST",
@@ -167,3 +169,48 @@ def test_a_websocket_is_refused() -> None:
 def test_a_bad_body_limit_is_refused(limit: Any) -> None:
     with pytest.raises(ValueError, match="max_body_size"):
         create_app(MockEngine(), max_body_size=limit)
+
+
+class CleanupEngine:
+    """Streams two tokens (reading stops at the end event) and records its async cleanup."""
+
+    def __init__(self) -> None:
+        self.cleaned_up = False
+
+    def models(self) -> list[ModelInfo]:
+        return MockEngine().models()
+
+    async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        try:
+            async for event in MockEngine().astream(request.model_copy(update={"max_tokens": 2})):
+                yield event
+            yield event  # never read: the server stops at the end event
+        finally:
+            await asyncio.sleep(0)  # cleanup that awaits
+            self.cleaned_up = True
+
+
+def test_the_engine_stream_is_cleaned_up_before_the_reply_ends() -> None:
+    # As uvicorn does: once the reply is complete, receive() reports a disconnect at once.
+    engine = CleanupEngine()
+    body = {"request_id": "r", "trace_id": "t", "model": "mock-7b", "prompt": "p"}
+    scope, messages = post(
+        "/v1/generate", json.dumps({**body, "max_tokens": 2, "stream": True}).encode()
+    )
+    complete = asyncio.Event()
+
+    async def run() -> None:
+        async def receive() -> Message:
+            if messages:
+                return messages.pop(0)
+            await complete.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                complete.set()
+
+        await create_app(engine)(scope, receive, send)
+
+    asyncio.run(asyncio.wait_for(run(), timeout=30))
+    assert engine.cleaned_up

@@ -169,36 +169,41 @@ class _Exchange:
         """Send ``events`` as server-sent events written by ``frames``.
 
         Until the first frame is sent, a failure is an HTTP error reply; after it, the stream
-        ends in-band. The engine's stream is closed however this ends (also when cancelled).
+        ends in-band. The engine's stream is closed however this ends (also when cancelled),
+        and before the reply ends, so that nothing of it runs after the client was answered.
         """
         writer = StreamWriter(frames)
         source = aiterate(events)
         send = self.send
         started = self.started
+        last: bytes | None = None
+        early: Exception | None = None
         try:
-            try:
-                async for event in source:
-                    frame = writer.add(event)
-                    if frame is not None:
-                        if not started:
-                            await self.start_stream()
-                            started = True
-                        await send({"type": _BODY, "body": frame, "more_body": True})
-                    if writer.finished:
-                        break
-                last = writer.end()
-            except Exception as exc:
-                if not self.started:
-                    await self.fail(problem(exc))
-                    return
+            async for event in source:
+                frame = writer.add(event)
+                if frame is not None:
+                    if not started:
+                        await self.start_stream()
+                        started = True
+                    await send({"type": _BODY, "body": frame, "more_body": True})
+                if writer.finished:
+                    break
+            last = writer.end()
+        except Exception as exc:
+            if started:
                 last = writer.failure(exc)
-            if not self.started:
-                await self.start_stream()
-            if last is not None:
-                await send({"type": _BODY, "body": last, "more_body": True})
-            await send({"type": _BODY, "body": b"", "more_body": False})
+            else:
+                early = exc
         finally:
             await aclose(source)
+        if early is not None:
+            await self.fail(problem(early))
+            return
+        if not started:
+            await self.start_stream()
+        if last is not None:
+            await send({"type": _BODY, "body": last, "more_body": True})
+        await send({"type": _BODY, "body": b"", "more_body": False})
 
 
 class _App:
