@@ -102,6 +102,7 @@ def test_serve_without_uvicorn_names_the_extra() -> None:
         (["--port", "70000"], "must be a port number"),
         (["--token-interval-ms", "-5"], "must be a number of milliseconds >= 0"),
         (["--host", "256.1.1.1"], "cannot listen on 256.1.1.1:0"),
+        (["--model", ""], "each model name must be a string of 1 to 256 characters"),
     ],
 )
 def test_serve_usage_errors_are_one_line(options: list[str], message: str) -> None:

@@ -8,6 +8,8 @@ import random
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from ..errors import Error, ErrorCode
 from ..metrics import metrics_from_timings
 from ..openai_types import ModelInfo
@@ -95,7 +97,12 @@ class MockEngine:
         """The names of the models served."""
         self.token_interval_ms = float(token_interval_ms)
         """Time between two events of ``astream``, in ms."""
-        self._models = [ModelInfo(id=name, created=int(_EPOCH)) for name in self.model_names]
+        try:
+            self._models = [ModelInfo(id=name, created=int(_EPOCH)) for name in self.model_names]
+        except ValidationError:
+            raise ValueError(
+                "models: each model name must be a string of 1 to 256 characters"
+            ) from None
         self.seed = seed
         self.fault = None if fault is None else ErrorCode(fault)
         if fault_after_tokens is not None and (
