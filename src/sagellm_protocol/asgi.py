@@ -33,7 +33,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 from pydantic import BaseModel
 
@@ -79,12 +79,31 @@ Scope: TypeAlias = MutableMapping[str, Any]
 """The ASGI connection scope."""
 Message: TypeAlias = MutableMapping[str, Any]
 """An ASGI event message."""
-Receive: TypeAlias = Callable[[], Awaitable[Message]]
-"""The ASGI ``receive`` callable."""
-Send: TypeAlias = Callable[[Message], Awaitable[None]]
-"""The ASGI ``send`` callable."""
-ASGIApp: TypeAlias = Callable[[Scope, Receive, Send], Awaitable[None]]
-"""An ASGI 3 application."""
+
+
+class Receive(Protocol):
+    """The ASGI ``receive`` callable: the next event from the client."""
+
+    def __call__(self) -> Awaitable[Message]:
+        """Await the next event (``http.request`` with body bytes, or ``http.disconnect``)."""
+        ...
+
+
+class Send(Protocol):
+    """The ASGI ``send`` callable: an event to the client."""
+
+    def __call__(self, message: Message, /) -> Awaitable[None]:
+        """Send ``message`` (``http.response.start``, then ``http.response.body`` events)."""
+        ...
+
+
+class ASGIApp(Protocol):
+    """An ASGI 3 application, as ``create_app`` returns it."""
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send, /) -> Awaitable[None]:
+        """Answer one connection (``http``, ``lifespan`` or ``websocket`` scope)."""
+        ...
+
 
 _LOG = logging.getLogger("sagellm_protocol")
 _M = TypeVar("_M", bound=BaseModel)
