@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -371,6 +371,53 @@ class Workload:
     targets: list[Target]
     batch_seconds: float = 0.02
     note: str = ""
+    extra: list[tuple[str, str, str]] = field(default_factory=list)
+    """More ratios to report: (label, numerator contender, denominator contender)."""
+
+
+COMPACT = "ours, compact input"
+"""The c workloads' contender decoding the compact event (what our encoder writes)."""
+FLOOR_COMPACT = "pydantic-core floor, compact input"
+FLOOR_FORMAT = "floor / floor, compact input"
+"""What the formatting costs pydantic-core alone (its own parsing of spaces and escapes)."""
+
+
+def event_formats() -> dict[str, tuple[str, bytes]]:
+    """The delta event of the c workloads by key: (how it is written, the JSON bytes).
+
+    ``c`` is our encoder's compact output; the others are the same event as other producers
+    write it: spaces after separators (``json.dumps``' default), the tag last, non-ASCII text as
+    ``\\u`` escapes (``ensure_ascii``), and all of it with a different key order.
+    """
+    from sagellm_protocol import StreamEventDelta, encode  # noqa: PLC0415
+
+    event = StreamEventDelta(
+        request_id="req-0001", trace_id="trace-0001", chunk=" Grüße", chunk_tokens=[1917]
+    )
+    compact = encode(event)
+    fields = json.loads(compact)
+    tag_last = {key: value for key, value in fields.items() if key != "event"} | {"event": "delta"}
+    reordered = dict(reversed(list(fields.items())))
+    formats = {
+        "c": ("compact, as encode writes it", compact),
+        "c-spaced": ("spaces after separators", json.dumps(fields, ensure_ascii=False).encode()),
+        "c-tag-last": (
+            "the event tag last",
+            json.dumps(tag_last, separators=(",", ":"), ensure_ascii=False).encode(),
+        ),
+        "c-escaped": (
+            "non-ASCII text as \\u escapes",
+            json.dumps(fields, separators=(",", ":")).encode(),
+        ),
+        "c-foreign": (
+            "spaces, \\u escapes, keys in reverse order (the tag last)",
+            json.dumps(reordered).encode(),
+        ),
+    }
+    for _, body in formats.values():
+        if json.loads(body) != fields:
+            raise AssertionError("an event format changed the event")
+    return formats
 
 
 def workloads(original: Original | None) -> list[Workload]:  # noqa: PLR0915
@@ -383,6 +430,7 @@ def workloads(original: Original | None) -> list[Workload]:  # noqa: PLR0915
         encode,
     )
     from sagellm_protocol._pydantic import serializer_of, validator_of  # noqa: PLC0415
+    from sagellm_protocol.codec import Decoder  # noqa: PLC0415
     from sagellm_protocol.sse import StreamFramer, encode_event  # noqa: PLC0415
     from sagellm_protocol.streaming import StreamAssembler, split_response  # noqa: PLC0415
 
@@ -447,22 +495,30 @@ def workloads(original: Original | None) -> list[Workload]:  # noqa: PLR0915
         found["ours, validator only"] = lambda: validator_of(Request).validate_json(body)
         return found
 
-    # c: one stream event (a delta, the common one) through the union.
-    event_body = encode(
-        StreamEventDelta(
-            request_id="req-0001", trace_id="trace-0001", chunk=" world", chunk_tokens=[1917]
-        )
-    )
+    # c: one stream event (a delta, the common one) through the union, as our encoder writes it
+    # and as other producers write it: decode cost must not depend on the formatting.
     event_decoder = msgspec.json.Decoder(MStart | MDelta | MEnd)
     plain_delta = validator_of(PlainDelta).validate_json
-    events: dict[str, Callable[[], object]] = {"ours": lambda: decode(StreamEvent, event_body)}
-    if original is not None:
-        original_events = original.events
-        events["original"] = lambda: original_events.validate_json(event_body)
-    events["msgspec"] = lambda: event_decoder.decode(event_body)
-    events["pydantic-core floor"] = lambda: plain_delta(event_body)
+    held = Decoder(StreamEvent)
+    formats = event_formats()
+    compact = formats["c"][1]
+
+    def event_contenders(body: bytes) -> dict[str, Callable[[], object]]:
+        found: dict[str, Callable[[], object]] = {"ours": lambda: decode(StreamEvent, body)}
+        if original is not None:
+            original_events = original.events
+            found["original"] = lambda: original_events.validate_json(body)
+        found["msgspec"] = lambda: event_decoder.decode(body)
+        found["pydantic-core floor"] = lambda: plain_delta(body)
+        found["ours, held Decoder"] = lambda: held.decode(body)
+        if body != compact:
+            found[COMPACT] = lambda: decode(StreamEvent, compact)
+            found[FLOOR_COMPACT] = lambda: plain_delta(compact)
+        return found
+
     delta_validator = validator_of(StreamEventDelta).validate_json
-    events["ours, validator only"] = lambda: delta_validator(event_body)
+    events = event_contenders(compact)
+    events["ours, validator only"] = lambda: delta_validator(compact)
 
     # d: encode a Response with 256 output tokens.
     response_fields: dict[str, Any] = {
@@ -544,9 +600,20 @@ def workloads(original: Original | None) -> list[Workload]:  # noqa: PLR0915
         ),
         Workload(
             "c",
-            "decode a StreamEvent (the union) from JSON bytes",
+            f"decode a StreamEvent (the union) from JSON bytes: {formats['c'][0]}",
             events,
             [Target("original", 0.90)] if with_original else [],
+        ),
+        *(
+            Workload(
+                key,
+                f"the same event, {title}",
+                event_contenders(body),
+                [Target("original", 0.90)] * with_original + [Target(COMPACT, 1.05)],
+                extra=[(FLOOR_FORMAT, "pydantic-core floor", FLOOR_COMPACT)],
+            )
+            for key, (title, body) in formats.items()
+            if key != "c"
         ),
         Workload(
             "d",
@@ -659,7 +726,9 @@ class Line:
         return "met" if self.median <= self.limit else "MISSED"
 
 
-def summarize(result: Result, targets: list[Target]) -> list[Line]:
+def summarize(
+    result: Result, targets: list[Target], extra: Sequence[tuple[str, str, str]] = ()
+) -> list[Line]:
     lines = []
     limits = {target.reference: target.limit for target in targets}
     for reference in result.seconds:
@@ -671,6 +740,9 @@ def summarize(result: Result, targets: list[Target]) -> list[Line]:
     if "original" in result.seconds and "pydantic-core floor" in result.seconds:
         q1, median, q3 = quartiles(result.ratios("pydantic-core floor", "original"))
         lines.append(Line(result.key, FLOOR, median, q1, q3, None))
+    for label, numerator, denominator in extra:
+        q1, median, q3 = quartiles(result.ratios(numerator, denominator))
+        lines.append(Line(result.key, label, median, q1, q3, None))
     return lines
 
 
@@ -875,7 +947,7 @@ def main() -> int:
             workload.key, workload.title, workload.contenders, rounds, workload.batch_seconds
         )
         results.append(result)
-        found = summarize(result, workload.targets)
+        found = summarize(result, workload.targets, workload.extra)
         lines += found
         for line in found:
             _show(line)
