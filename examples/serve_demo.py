@@ -27,12 +27,17 @@ def main() -> int:
     server = subprocess.Popen(
         [sys.executable, "-m", "sagellm_protocol", *SERVE],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,  # a few lines at start and stop; shown if the server fails
         text=True,
     )
+    assert server.stdout is not None
+    line = server.stdout.readline().strip()
+    if " on " not in line:  # the server did not start: say why, from its own words
+        _, errors = server.communicate(timeout=30)
+        print(f"the server did not start (exit status {server.returncode}):")
+        print(errors.strip() or line, file=sys.stderr)
+        return server.returncode or 2
     try:
-        assert server.stdout is not None
-        line = server.stdout.readline().strip()
         print(line)
         url = line.split(" on ", 1)[1].split()[0]
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)

@@ -214,3 +214,82 @@ def test_the_engine_stream_is_cleaned_up_before_the_reply_ends() -> None:
 
     asyncio.run(asyncio.wait_for(run(), timeout=30))
     assert engine.cleaned_up
+
+
+def cancelled_after(app: Any, scope: dict[str, Any], messages: list[Message], frames: int) -> Any:
+    """Run ``app`` and cancel it (as a server that stops does) once ``frames`` body messages
+    were sent (0: as soon as it waits on the engine); (messages sent, whether the app's task
+    ended cancelled)."""
+    sent: list[Message] = []
+    pending = list(messages)
+    enough = asyncio.Event()
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if sum(m["type"] == "http.response.body" for m in sent) >= frames:
+            enough.set()
+
+    async def run() -> bool:
+        task: asyncio.Future[None] = asyncio.ensure_future(app(scope, receive, send))
+        if frames:
+            await asyncio.wait_for(enough.wait(), timeout=30)
+        else:
+            await asyncio.sleep(0.2)
+        task.cancel()
+        await asyncio.wait((task,), timeout=30)
+        return task.cancelled()
+
+    return sent, asyncio.run(run())
+
+
+SLOW = {
+    "request_id": "r",
+    "trace_id": "t",
+    "model": "mock-7b",
+    "prompt": "p",
+    "max_tokens": 50,
+    "stream": False,
+}
+
+
+def test_a_request_the_server_cancels_before_answering_gets_a_503() -> None:
+    app = create_app(MockEngine(token_interval_ms=50))
+    sent, cancelled = cancelled_after(app, *post("/v1/generate", json.dumps(SLOW).encode()), 0)
+    status, headers, reply = reply_of(sent)
+    assert not cancelled  # the app answered and ended normally
+    assert status == 503
+    assert headers[b"x-sagellm-protocol-version"] == b"0.1"
+    assert reply == {
+        "errors": [{"code": "unavailable", "message": "the server is stopping", "retryable": True}]
+    }
+
+
+def test_a_stream_the_server_cancels_ends_with_an_openai_error_frame() -> None:
+    app = create_app(MockEngine(token_interval_ms=50))
+    body = {"model": "mock-7b", "messages": [{"role": "user", "content": "p"}], "stream": True}
+    sent, cancelled = cancelled_after(
+        app, *post("/v1/chat/completions", json.dumps(body).encode()), 3
+    )
+    assert not cancelled
+    bodies = [message["body"] for message in sent[1:]]
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+    last = json.loads(bodies[-2].removeprefix(b"data: "))
+    assert last["error"]["message"] == "the server is stopping"
+    assert last["error"]["code"] == "unavailable"
+    assert b"[DONE]" not in b"".join(bodies)
+
+
+def test_a_streamed_completion_that_fails_before_any_frame_is_an_http_error() -> None:
+    app = create_app(MockEngine(fault="resource_exhausted"))
+    body = {"model": "mock-7b", "prompt": "p", "stream": True}
+    sent, _ = call(app, *post("/v1/completions", json.dumps(body).encode()))
+    status, headers, reply = reply_of(sent)
+    assert status == 429
+    assert headers[b"content-type"] == b"application/json"
+    assert reply["error"]["code"] == "resource_exhausted"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,3 +41,19 @@ def test_serve_demo_shows_the_loopback_round_trip() -> None:
         "HTTP 400, code invalid_argument: temperature: must be less than or equal to 2.0" in lines
     )
     assert lines[-1] == "server stopped, exit status 0"
+
+
+def test_serve_demo_says_why_the_server_did_not_start(tmp_path: Path) -> None:
+    (tmp_path / "uvicorn.py").write_text('raise ImportError("no uvicorn here")\n')
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "serve_demo.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])},
+    )
+    assert result.returncode == 2
+    assert "the server did not start (exit status 2):" in result.stdout
+    assert "serve needs uvicorn" in result.stderr
+    assert "Traceback" not in result.stderr

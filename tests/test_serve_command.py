@@ -12,6 +12,8 @@ from contextlib import contextmanager
 
 import pytest
 
+from sagellm_protocol._serve import GRACEFUL_SHUTDOWN_S
+
 from .scripts import run_cli
 
 STOP_TIMEOUT_S = 15
@@ -109,3 +111,49 @@ def test_serve_usage_errors_are_one_line(options: list[str], message: str) -> No
     result = run_cli("serve", "--port", "0", *options)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_serve_writes_nothing_per_request_on_stdout() -> None:
+    # A harness reads the listening line and nothing more: per-request lines on stdout would
+    # fill the pipe and stall the server.
+    with serving() as (process, url):
+        for _ in range(20):
+            assert get(f"{url}/health")[0] == 200
+        process.send_signal(signal.SIGTERM)
+        stdout, _ = process.communicate(timeout=STOP_TIMEOUT_S)
+    assert stdout == ""
+
+
+def test_a_stream_open_when_the_server_stops_ends_in_band() -> None:
+    request = {
+        "request_id": "r",
+        "trace_id": "t",
+        "model": "mock-7b",
+        "prompt": "Hi",
+        "max_tokens": 200,
+        "stream": True,
+    }
+    # One token per grace period and a second outlasts the grace period after SIGTERM.
+    interval_ms = str((GRACEFUL_SHUTDOWN_S + 1) * 1000)
+    with serving("--token-interval-ms", interval_ms) as (process, url):
+        post = urllib.request.Request(
+            f"{url}/v1/generate",
+            data=json.dumps(request).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(post, timeout=30) as reply:
+            first = reply.readline()
+            process.send_signal(signal.SIGTERM)
+            rest = reply.read()
+        _, stderr = process.communicate(timeout=STOP_TIMEOUT_S)
+    frames = [frame for frame in (first + rest).split(b"\n\n") if frame.strip()]
+    last = frames[-1].decode()
+    assert last.startswith("event: end\n")
+    end = json.loads(last.split("data: ", 1)[1])
+    assert end["finish_reason"] == "error"
+    assert end["error"] == {
+        "code": "unavailable",
+        "message": "the server is stopping",
+        "retryable": True,
+    }
+    assert "Traceback" not in stderr

@@ -106,16 +106,17 @@ class StreamWriter:
     instead, since nothing can have been sent.
     """
 
-    __slots__ = ("_assembler", "_error_end", "_first_token", "_frames", "_started", "finished")
+    __slots__ = ("_assembler", "_first_token", "_frames", "_started", "error", "finished")
 
     def __init__(self, frames: Frames) -> None:
         self._frames = frames
         self._assembler = StreamAssembler()
         self._started = time.monotonic()
         self._first_token: float | None = None
-        self._error_end = False
         self.finished = False
         """True once the end event has been added."""
+        self.error: Error | None = None
+        """The end event's error, once an end event with an error has been added."""
 
     def add(self, event: StreamEvent) -> bytes | None:
         """The frame of the next event (None if it has none)."""
@@ -129,14 +130,14 @@ class StreamWriter:
                 self._first_token = time.monotonic()
         elif type(event) is StreamEventEnd:
             self.finished = True
-            self._error_end = event.error is not None
+            self.error = event.error
         return frame
 
     def end(self) -> bytes | None:
         """The frame after the last event: ``frames.done()``, or None after an error end."""
         if not self.finished:
             raise InvalidStreamError(_NO_END)
-        if self._error_end:
+        if self.error is not None:
             return None  # the end event's own error was the last frame
         return self._frames.done()
 

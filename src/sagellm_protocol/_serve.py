@@ -60,6 +60,7 @@ def serve(engine: MockEngine, *, host: str, port: int, out: TextIO = sys.stdout)
         create_app(engine),
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        access_log=False,  # a line per request on stdout fills a pipe nobody reads
     )
     server = uvicorn.Server(config)
 

@@ -110,6 +110,11 @@ _M = TypeVar("_M", bound=BaseModel)
 _VERSION_HEADER = PROTOCOL_VERSION_HEADER.lower().encode("latin-1")
 _HEALTH = b'{"status":"ok"}'
 _BODY = "http.response.body"
+_BODILESS = frozenset({"GET", "HEAD"})
+_STOPPING = ProtocolError(
+    Error(code=ErrorCode.UNAVAILABLE, message="the server is stopping", retryable=True)
+)
+"""What a request still open when the server stops (cancels it) is answered with."""
 _SSE_HEADERS = (
     ("Content-Type", SSE_MEDIA_TYPE),
     ("Cache-Control", "no-cache"),
@@ -145,6 +150,10 @@ class _Exchange:
     body: bytes = b""
     ignored: list[str] = field(default_factory=list)
     started: bool = False
+    left: bool = False
+    unread: bool = False
+    """True while a request body may be left unread: a reply then closes the connection."""
+    """True once the client disconnected (its task is then cancelled: nothing is answered)."""
 
     def decode(self, message_type: type[_M]) -> _M:
         """The body as a ``message_type`` (``codec.decode``, unknown fields as negotiated)."""
@@ -163,6 +172,8 @@ class _Exchange:
             for name, value in reply.headers
         ]
         headers.append((b"content-length", str(len(reply.body)).encode("ascii")))
+        if self.unread:  # the server would read the rest of the body to reuse the connection
+            headers.append((b"connection", b"close"))
         await self.send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await self.send({"type": "http.response.body", "body": reply.body, "more_body": False})
 
@@ -187,9 +198,11 @@ class _Exchange:
     async def stream(self, events: AsyncIterator[StreamEvent], frames: Frames) -> None:
         """Send ``events`` as server-sent events written by ``frames``.
 
-        Until the first frame is sent, a failure is an HTTP error reply; after it, the stream
-        ends in-band. The engine's stream is closed however this ends (also when cancelled),
-        and before the reply ends, so that nothing of it runs after the client was answered.
+        Until the first frame is sent, a failure (an end event with an error included) is an
+        HTTP error reply; after it, the stream ends in-band, also when the server cancels the
+        request because it is stopping. The engine's stream is closed however this ends (also
+        when cancelled), and before the reply ends, so that nothing of it runs after the client
+        was answered.
         """
         writer = StreamWriter(frames)
         source = aiterate(events)
@@ -202,17 +215,26 @@ class _Exchange:
                 frame = writer.add(event)
                 if frame is not None:
                     if not started:
+                        if writer.error is not None:  # the first frame would be the error
+                            early = ProtocolError(writer.error)
+                            break
                         await self.start_stream()
                         started = True
                     await send({"type": _BODY, "body": frame, "more_body": True})
                 if writer.finished:
                     break
-            last = writer.end()
+            if early is None:
+                last = writer.end()
         except Exception as exc:
             if started:
                 last = writer.failure(exc)
             else:
                 early = exc
+        except asyncio.CancelledError:
+            if not started or self.left:
+                raise
+            last = writer.failure(_STOPPING)  # the server is stopping: end the stream in-band
+            _uncancel()
         finally:
             await aclose(source)
         if early is not None:
@@ -265,8 +287,17 @@ class _App:
             _LOG.exception("the app failed to answer a request")
             if not exchange.started:
                 await exchange.reply(internal_error_reply(exchange.envelope))
+        except asyncio.CancelledError:
+            # The server cancelled the request: it is stopping. A stream has ended itself
+            # in-band; anything else not yet answered gets a 503. The cancel is then done with.
+            if not exchange.started:
+                await exchange.reply(
+                    error_reply(_STOPPING, envelope=exchange.envelope, headers=exchange.headers())
+                )
+            _uncancel()
 
     async def _route(self, scope: Scope, exchange: _Exchange, path: str) -> None:
+        exchange.unread = scope["method"] not in _BODILESS
         route = self._routes.get(path)
         if route is None:
             await exchange.reply(not_found_reply(exchange.envelope))
@@ -299,7 +330,8 @@ class _App:
         if body is None:
             return  # the client went away
         exchange.body = body
-        await _until_disconnect(exchange.receive, handler(exchange))
+        exchange.unread = False
+        await _until_disconnect(exchange, handler(exchange))
 
     async def _serves(self, exchange: _Exchange, model: str) -> bool:
         """True if the engine serves ``model``; else the 404 (or the engine's failure) is sent."""
@@ -472,19 +504,18 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return bytes(body)
 
 
-async def _until_disconnect(receive: Receive, work: Awaitable[None]) -> None:
+async def _until_disconnect(exchange: _Exchange, work: Awaitable[None]) -> None:
     """Run ``work`` in this task; cancel it (so the engine's stream is closed) as soon as the
     client disconnects, and then return normally."""
     task = asyncio.current_task()
     assert task is not None  # an ASGI app runs in a task
-    left = False
+    receive = exchange.receive
 
     async def watch() -> None:
-        nonlocal left
         while (await receive())["type"] != "http.disconnect":
             pass
         if not done:
-            left = True
+            exchange.left = True
             task.cancel()
 
     done = False
@@ -492,14 +523,20 @@ async def _until_disconnect(receive: Receive, work: Awaitable[None]) -> None:
     try:
         await work
     except asyncio.CancelledError:
-        if not left:
+        if not exchange.left:
             raise
-        uncancel = getattr(task, "uncancel", None)  # Python 3.11+: the cancel is handled
-        if uncancel is not None:
-            uncancel()
+        _uncancel()
     finally:
         done = True
         watcher.cancel()
+
+
+def _uncancel() -> None:
+    """Mark the current task's cancel as handled (Python 3.11+; before, there is no count)."""
+    task = asyncio.current_task()
+    uncancel = getattr(task, "uncancel", None)
+    if uncancel is not None:
+        uncancel()
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
