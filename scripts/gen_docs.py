@@ -230,6 +230,8 @@ def constraint(annotation: Any, metadata: list[Any]) -> str:
     if _is_class(base) and issubclass(base, BaseModel):
         article = "an" if base.__name__[0] in "AEIOU" else "a"
         return f"{article} {_link(base)} object"
+    if base is type(None):
+        return "always `null`"
     if base is bool:
         return f"boolean{lax}"
     if base is int:

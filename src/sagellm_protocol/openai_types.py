@@ -2,6 +2,12 @@
 
 Shapes follow the OpenAI API; the contract's general rules (unknown fields rejected, strict
 scalars, finite floats, identifier lengths) apply to them as to every other message.
+
+OpenAI writes some keys even when they are null (a choice's ``finish_reason`` and
+``logprobs``, a message's ``refusal``, a chunk's ``usage`` when the client asked for usage).
+``finish_reason`` is always written; ``logprobs``, ``refusal`` and ``usage`` are written as
+null when they were set to None explicitly (as the OpenAI adapters do), and left out when
+they were never set, so that a message built without them reads as it did in 0.1.0.
 """
 
 from __future__ import annotations
@@ -75,6 +81,19 @@ def _with_nulls(
     return data
 
 
+def _with_set_nulls(
+    model: ProtocolModel, data: dict[str, Any], info: SerializationInfo, names: tuple[str, ...]
+) -> dict[str, Any]:
+    """``data`` with those of the fields ``names`` that were set to None explicitly written as
+    null where ``exclude_none`` dropped them (never-set fields stay out)."""
+    if info.exclude_none:
+        chosen = [name for name in names if name in model.model_fields_set]
+        for name in chosen:
+            if name not in data and not (info.exclude is not None and name in info.exclude):
+                data[name] = None
+    return data
+
+
 class ChatMessage(ProtocolModel):
     """One message of a chat conversation."""
 
@@ -84,6 +103,15 @@ class ChatMessage(ProtocolModel):
     """Text of the message."""
     name: Text | None = None
     """Optional name of the author, to tell participants of the same role apart."""
+    refusal: Text | None = None
+    """The assistant's refusal, when it refused to answer; null otherwise."""
+
+    @model_serializer(mode="wrap")
+    def _keep_set_null(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # OpenAI writes "refusal": null in every answer's message.
+        return _with_set_nulls(self, handler(self), info, ("refusal",))
 
 
 class ChatCompletionRequest(ProtocolModel):
@@ -150,13 +178,16 @@ class ChatCompletionChoice(ProtocolModel):
     """The generated message."""
     finish_reason: ChatFinishReason | None
     """Why generation ended: stop, length, content_filter or tool_calls (null if unknown)."""
+    logprobs: None = None
+    """Log probabilities of the output: always null, none are returned."""
 
     @model_serializer(mode="wrap")
     def _keep_required_null(
         self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
     ) -> dict[str, Any]:
         # finish_reason is required even when null: exclude_none must not drop it.
-        return _with_nulls(handler(self), info)
+        data = _with_nulls(handler(self), info)
+        return _with_set_nulls(self, data, info, ("logprobs",))
 
 
 class ChatCompletionResponse(ProtocolModel):
@@ -176,6 +207,10 @@ class ChatCompletionResponse(ProtocolModel):
     """Token accounting."""
     trace_id: Identifier | None = None
     """Trace identifier for end-to-end correlation (a sageLLM extension)."""
+    system_fingerprint: Text | None = None
+    """The backend configuration that answered, as the server names it."""
+    service_tier: Text | None = None
+    """The processing tier that served the request, e.g. ``default``."""
 
 
 class ChatCompletionStreamDelta(ProtocolModel):
@@ -185,6 +220,14 @@ class ChatCompletionStreamDelta(ProtocolModel):
     """Author of the message, sent in the first chunk only."""
     content: Text | None = None
     """Incremental text."""
+    refusal: Text | None = None
+    """Incremental refusal text; OpenAI writes null in the first chunk."""
+
+    @model_serializer(mode="wrap")
+    def _keep_set_null(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        return _with_set_nulls(self, handler(self), info, ("refusal",))
 
 
 class ChatCompletionStreamChoice(ProtocolModel):
@@ -196,13 +239,16 @@ class ChatCompletionStreamChoice(ProtocolModel):
     """The increment."""
     finish_reason: ChatFinishReason | None = None
     """Why generation ended, in the choice's last chunk; otherwise null."""
+    logprobs: None = None
+    """Log probabilities of the increment: always null, none are returned."""
 
     @model_serializer(mode="wrap")
     def _keep_null(
         self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
     ) -> dict[str, Any]:
         # OpenAI writes "finish_reason": null in every chunk before the last; so do we.
-        return _with_nulls(handler(self), info)
+        data = _with_nulls(handler(self), info)
+        return _with_set_nulls(self, data, info, ("logprobs",))
 
 
 class ChatCompletionStreamResponse(ProtocolModel):
@@ -217,7 +263,21 @@ class ChatCompletionStreamResponse(ProtocolModel):
     model: Identifier
     """Name of the model that answers."""
     choices: Annotated[list[ChatCompletionStreamChoice], OrderedList]
-    """Increments, one per choice."""
+    """Increments, one per choice; empty in the usage chunk that ends a stream."""
+    system_fingerprint: Text | None = None
+    """The backend configuration that answers, as the server names it."""
+    service_tier: Text | None = None
+    """The processing tier that serves the request, e.g. ``default``."""
+    usage: ChatCompletionUsage | None = None
+    """Token accounting, in the last chunk when the client asked for it with
+    ``stream_options.include_usage``; null in the chunks before it."""
+
+    @model_serializer(mode="wrap")
+    def _keep_set_null(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # With include_usage, OpenAI writes "usage": null in every chunk but the last.
+        return _with_set_nulls(self, handler(self), info, ("usage",))
 
 
 class EmbeddingRequest(ProtocolModel):
