@@ -253,9 +253,9 @@ def test_default_render() -> None:
 
 
 @pytest.mark.parametrize(
-    "parameter", ["tools", "seed", "response_format", "logprobs", "tool_choice"]
+    "parameter", ["tools", "best_of", "response_format", "logprobs", "tool_choice"]
 )
-def test_unmodelled_parameter_is_rejected_naming_it(parameter: str) -> None:
+def test_unmodelled_or_refused_parameter_is_rejected_naming_it(parameter: str) -> None:
     body = {**example_data(ChatCompletionRequest), parameter: 1}
     with pytest.raises(ProtocolError) as caught:
         to_request(body)

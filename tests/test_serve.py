@@ -442,7 +442,7 @@ def test_three_problems_are_one_native_reply_naming_all_three(client: Any) -> No
 
 
 def test_three_problems_are_one_openai_reply_naming_all_three(client: Any) -> None:
-    body = {"model": "mock-7b", "messages": CHAT, "max_tokens": 0, "top_p": 2, "tools": []}
+    body = {"model": "mock-7b", "messages": CHAT, "max_tokens": 0, "top_p": 2, "tools": [{}]}
     reply = client.post("/v1/chat/completions", json=body)
     assert reply.status_code == 400
     error = json_body(reply)["error"]

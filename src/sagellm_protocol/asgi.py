@@ -61,14 +61,21 @@ from .http import (
     unsupported_media_type_reply,
 )
 from .limits import MAX_MESSAGE_SIZE
-from .openai_compat import _ChatFrames, render_prompt, to_chat_completion, to_request
+from .openai_compat import (
+    _ChatFrames,
+    include_usage,
+    render_prompt,
+    to_chat_completion,
+    to_request,
+)
 from .openai_completions import (
     CompletionRequest,
     _CompletionFrames,
     completion_to_request,
     to_completion,
 )
-from .openai_types import ChatCompletionRequest, ChatMessage, EmbeddingRequest, ModelListResponse
+from .openai_types import ChatMessage, EmbeddingRequest, ModelListResponse
+from .openai_wire import OpenAIChatRequest
 from .sse import SSE_MEDIA_TYPE, _NativeFrames
 from .streaming import StreamAssembler
 from .types import Request, Response, StreamEvent
@@ -400,8 +407,8 @@ class _App:
     async def _chat(self, exchange: _Exchange) -> None:
         await self._openai(
             exchange,
-            lambda call: to_request(call.decode(ChatCompletionRequest), render=self._render),
-            _ChatFrames,
+            lambda call: to_request(call.decode(OpenAIChatRequest), render=self._render),
+            lambda model, usage: _ChatFrames(model, None, None, usage),
             to_chat_completion,
         )
 
@@ -409,7 +416,7 @@ class _App:
         await self._openai(
             exchange,
             lambda call: completion_to_request(call.decode(CompletionRequest)),
-            _CompletionFrames,
+            lambda model, usage: _CompletionFrames(model, None, None, usage),
             to_completion,
         )
 
@@ -417,11 +424,11 @@ class _App:
         self,
         exchange: _Exchange,
         adapt: Callable[[_Exchange], Request],
-        frames: Callable[[str, None, None], Frames],
+        frames: Callable[[str, bool], Frames],
         whole: Callable[..., BaseModel],
     ) -> None:
-        """An OpenAI text endpoint: ``adapt`` the body to a Request; stream its ``frames``, or
-        answer ``whole(response, model=..., prompt_tokens=...)``."""
+        """An OpenAI text endpoint: ``adapt`` the body to a Request; stream its ``frames(model,
+        include_usage)``, or answer ``whole(response, model=..., prompt_tokens=...)``."""
         try:
             request = adapt(exchange)
         except ProtocolError as exc:
@@ -431,7 +438,7 @@ class _App:
         await self._answer(
             exchange,
             request,
-            lambda: frames(model, None, None),
+            lambda: frames(model, include_usage(request)),
             self._openai_answer(
                 exchange,
                 lambda response, prompt_tokens: whole(

@@ -1,13 +1,14 @@
 """Adapters between the OpenAI API shapes (outside a gateway) and Protocol v0.1 (inside).
 
-* ``to_request``: a chat completion request -> a ``Request``. Parameters the request model
-  does not know (``tools``, ``seed``, ``response_format`` ...) are rejected, as OpenAI does;
-  what ``Request`` has no field for travels in ``metadata["openai"]``; what cannot be honoured
-  (``n > 1``) is rejected. Nothing the client asked for is lost or silently changed.
+* ``to_request``: a chat completion request -> a ``Request``. A request body is read as
+  today's OpenAI clients write it (``openai_wire.OpenAIChatRequest``): each parameter is
+  mapped onto a Request field, carried in ``metadata["openai"]``, accepted as a no-op or
+  refused naming it, as ``openai_params.CHAT_PARAMETERS`` says; unknown parameters are
+  rejected, as OpenAI does. Nothing the client asked for is lost or silently changed.
 * ``to_chat_completion``: a ``Response`` -> a ``chat.completion`` body.
 * ``stream_to_openai_sse``: stream events -> ``chat.completion.chunk`` server-sent events,
-  ending with ``data: [DONE]``; ``astream_to_openai_sse`` for an async server, with in-band
-  errors.
+  ending with ``data: [DONE]`` (with ``include_usage``, a usage chunk before it);
+  ``astream_to_openai_sse`` for an async server, with in-band errors.
 * ``to_openai_error``: an ``Error`` or a ``ProtocolError`` -> (HTTP status, OpenAI error body).
 
 Not imported by ``import sagellm_protocol``.
@@ -41,6 +42,7 @@ from .openai_types import (
     OpenAIError,
     OpenAIErrorResponse,
 )
+from .openai_wire import OpenAIChatRequest
 from .sse import DONE_FRAME
 from .streaming import StreamAssembler
 from .types import (
@@ -59,6 +61,7 @@ __all__ = [
     "OPENAI_ERROR_TYPES",
     "OPENAI_METADATA_KEY",
     "astream_to_openai_sse",
+    "include_usage",
     "render_prompt",
     "stream_to_openai_sse",
     "to_chat_completion",
@@ -126,40 +129,51 @@ def _new_id(prefix: str) -> str:
 
 
 def to_request(
-    chat_request: ChatCompletionRequest | JsonInput,
+    chat_request: ChatCompletionRequest | OpenAIChatRequest | JsonInput,
     *,
     request_id: str | None = None,
     trace_id: str | None = None,
     default_max_tokens: int = DEFAULT_MAX_TOKENS,
     render: Callable[[Sequence[ChatMessage]], str] = render_prompt,
 ) -> Request:
-    """The ``Request`` for a chat completion request (a model, or its JSON body).
+    """The ``Request`` for a chat completion request: a JSON body as OpenAI clients write it
+    (or its ``OpenAIChatRequest``), or the contract's ``ChatCompletionRequest``.
 
     * ``request_id``: generated (``req-<hex>``) when not given; ``trace_id``: taken from the
       chat request when it has one, else generated (``trace-<hex>``) when not given.
-    * ``prompt``: ``render(messages)`` (default ``render_prompt``, which keeps roles and names).
-    * ``max_tokens``, ``stream``, ``top_p``, ``model`` map to the Request fields of the same
-      name (``max_tokens`` defaults to ``default_max_tokens``); ``temperature`` too, except 0
-      (greedy decoding, outside Request's (0, 2]), which is carried as
+    * ``prompt``: ``render(messages)`` (default ``render_prompt``, which keeps roles and
+      names); ``developer`` messages are system messages, text parts are joined with
+      newlines, an assistant's null content is empty.
+    * ``max_tokens`` (or ``max_completion_tokens``), ``stream``, ``top_p``, ``model`` map to
+      the Request fields (``max_tokens`` defaults to ``default_max_tokens``); ``temperature``
+      too, except 0 (greedy decoding, outside Request's (0, 2]), which is carried as
       ``metadata["openai"]["temperature"] = 0`` with ``Request.temperature`` left None.
-    * ``stop``, ``presence_penalty``, ``frequency_penalty``, ``user`` and ``session_id``, when
-      the client gave them, are carried in ``metadata["openai"]`` under their OpenAI names; so
-      are the message ``names`` (one entry per message, None where unnamed) when any is given.
+    * The carried parameters of ``openai_params.CHAT_PARAMETERS`` (``stop``, ``seed``,
+      ``stream_options``, ``user`` ...), when the client gave them, travel in
+      ``metadata["openai"]`` under their OpenAI names; so do the message ``names`` (one entry
+      per message, None where unnamed) when any is given.
 
-    Raises ``ProtocolError`` (``invalid_argument``): for a body with a parameter the chat
-    request model does not know (``tools``, ``seed`` ...), naming it; for ``n > 1`` (param
-    ``n``), which a Request cannot honour; for any other invalid input.
+    Raises ``ProtocolError`` (``invalid_argument``) naming every problem: an unknown
+    parameter, a refused one whose value asks for something a Request cannot give (``n`` > 1,
+    ``tools``, an image part at ``messages[2].content[1].type`` ...), ``max_tokens`` and
+    ``max_completion_tokens`` that differ, or any other invalid input.
     """
-    chat = (
-        chat_request
-        if isinstance(chat_request, ChatCompletionRequest)
-        else decode(ChatCompletionRequest, chat_request)
-    )
-    if chat.n != 1:
-        raise ProtocolError.invalid(
-            "n: only n = 1 is supported (a Request produces one completion)", param="n"
+    extra: dict[str, Any] = {}
+    if isinstance(chat_request, ChatCompletionRequest):
+        chat = chat_request
+        if chat.n != 1:
+            raise ProtocolError.invalid(
+                "n: only n = 1 is supported (a Request produces one completion)", param="n"
+            )
+    else:
+        body = (
+            chat_request
+            if isinstance(chat_request, OpenAIChatRequest)
+            else decode(OpenAIChatRequest, chat_request)
         )
+        chat, extra = body.chat_request(), body.carried()
     carried, temperature = _carried_parameters(chat, _CARRIED)
+    carried.update(extra)
     if any(message.name is not None for message in chat.messages):
         carried["names"] = [message.name for message in chat.messages]
     metadata = {OPENAI_METADATA_KEY: carried} if carried else None
@@ -197,7 +211,8 @@ def to_chat_completion(
     One choice: the assistant message with ``output_text``, finish_reason ``stop`` or
     ``length``. Usage: ``prompt_tokens`` as given (the engine knows it; 0 when unknown),
     ``completion_tokens = len(output_tokens)``. ``id`` defaults to ``chatcmpl-<request_id>``,
-    ``created`` to now; ``trace_id`` is the Response's.
+    ``created`` to now; ``trace_id`` is the Response's. The message's ``refusal`` and the
+    choice's ``logprobs`` are written as null, as OpenAI writes them.
 
     A Response whose finish_reason is ``error`` is not a completion: raises ``ProtocolError``
     carrying the Response's ``Error``; turn it into an error body with ``to_openai_error``.
@@ -212,8 +227,9 @@ def to_chat_completion(
         choices=[
             ChatCompletionChoice(
                 index=0,
-                message=ChatMessage(role="assistant", content=response.output_text),
+                message=ChatMessage(role="assistant", content=response.output_text, refusal=None),
                 finish_reason="length" if response.finish_reason == "length" else "stop",
+                logprobs=None,
             )
         ],
         usage=ChatCompletionUsage(
@@ -256,15 +272,33 @@ def _finish(reason: FinishReason) -> ChatFinishReason:
 
 
 class _OpenAIFrames:
-    """What the OpenAI streams share: the completion's id, creation time and model, the error
-    frame (``data: {"error": {...}}``, what the openai client raises) and ``data: [DONE]``."""
+    """What the OpenAI streams share: the completion's id, creation time and model, the usage
+    chunk asked for with ``include_usage`` (the prompt tokens from the start event), the
+    error frame (``data: {"error": {...}}``, what the openai client raises) and
+    ``data: [DONE]``."""
 
-    __slots__ = ("_created", "_id", "_model")
+    __slots__ = ("_created", "_id", "_include_usage", "_model", "_prompt_tokens")
 
-    def __init__(self, model: str, id: str | None, created: int | None) -> None:
+    def __init__(
+        self, model: str, id: str | None, created: int | None, include_usage: bool = False
+    ) -> None:
         self._model = model
         self._id = id or ""
         self._created = created if created is not None else int(time.time())
+        self._include_usage = include_usage
+        self._prompt_tokens = 0
+
+    def _started(self, event: StreamEventStart, prefix: str) -> None:
+        self._id = self._id or _completion_id(event.request_id, prefix)
+        self._prompt_tokens = event.prompt_tokens or 0
+
+    def _usage(self, end: StreamEventEnd) -> ChatCompletionUsage:
+        completion_tokens = len(end.output_tokens)
+        return ChatCompletionUsage(
+            prompt_tokens=self._prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=self._prompt_tokens + completion_tokens,
+        )
 
     @staticmethod
     def error(error: Error) -> bytes:
@@ -285,18 +319,24 @@ class _ChatFrames(_OpenAIFrames):
 
     __slots__ = ("_content",)
 
-    def __init__(self, model: str, id: str | None, created: int | None) -> None:
-        super().__init__(model, id, created)
+    def __init__(
+        self, model: str, id: str | None, created: int | None, include_usage: bool = False
+    ) -> None:
+        super().__init__(model, id, created, include_usage)
         self._content: TextFrame | None = None
 
     def _chunk(
         self, delta: ChatCompletionStreamDelta, finish: ChatFinishReason | None = None
     ) -> ChatCompletionStreamResponse:
+        choice = ChatCompletionStreamChoice(
+            index=0, delta=delta, finish_reason=finish, logprobs=None
+        )
+        if self._include_usage:  # "usage": null in every chunk but the usage chunk
+            return ChatCompletionStreamResponse(
+                id=self._id, created=self._created, model=self._model, choices=[choice], usage=None
+            )
         return ChatCompletionStreamResponse(
-            id=self._id,
-            created=self._created,
-            model=self._model,
-            choices=[ChatCompletionStreamChoice(index=0, delta=delta, finish_reason=finish)],
+            id=self._id, created=self._created, model=self._model, choices=[choice]
         )
 
     def event(self, event: StreamEvent) -> bytes | None:
@@ -307,22 +347,39 @@ class _ChatFrames(_OpenAIFrames):
                 raise ProtocolError.invalid("a delta before the start event")
             return self._content(event.chunk)
         if isinstance(event, StreamEventStart):
-            self._id = self._id or _completion_id(event.request_id)
+            self._started(event, "chatcmpl-")
             self._content = TextFrame(
                 lambda text: self._chunk(ChatCompletionStreamDelta(content=text)),
                 b"data: ",
                 b"\n\n",
             )
-            return _frame(
-                encode(self._chunk(ChatCompletionStreamDelta(role="assistant", content="")))
-            )
+            first = ChatCompletionStreamDelta(role="assistant", content="", refusal=None)
+            return _frame(encode(self._chunk(first)))
         if isinstance(event, StreamEventEnd) and event.error is not None:
             return self.error(event.error)
         if isinstance(event, StreamEventEnd):
-            return _frame(
+            last = _frame(
                 encode(self._chunk(ChatCompletionStreamDelta(), _finish(event.finish_reason)))
             )
+            if not self._include_usage:
+                return last
+            usage = ChatCompletionStreamResponse(
+                id=self._id,
+                created=self._created,
+                model=self._model,
+                choices=[],
+                usage=self._usage(event),
+            )
+            return last + _frame(encode(usage))
         raise TypeError(f"not a stream event: {type(event).__name__}")
+
+
+def include_usage(request: Request) -> bool:
+    """True if ``request`` carries ``stream_options.include_usage: true`` (in
+    ``metadata["openai"]``): its OpenAI stream ends with a usage chunk."""
+    carried = (request.metadata or {}).get(OPENAI_METADATA_KEY)
+    options = carried.get("stream_options") if isinstance(carried, dict) else None
+    return isinstance(options, dict) and options.get("include_usage") is True
 
 
 def stream_to_openai_sse(
@@ -331,6 +388,7 @@ def stream_to_openai_sse(
     model: str,
     id: str | None = None,
     created: int | None = None,
+    include_usage: bool = False,
 ) -> Iterator[bytes]:
     """OpenAI ``chat.completion.chunk`` server-sent events for a stream of events.
 
@@ -340,9 +398,14 @@ def stream_to_openai_sse(
     frame (``data: {"error": {...}}``, what the openai client raises from) instead of the
     finishing chunk. The stream is checked against the stream grammar as it goes
     (``ProtocolError`` on a violation). ``id`` defaults to ``chatcmpl-<request_id>``.
-    Every chunk choice carries ``finish_reason``, null until the last chunk, as OpenAI writes it.
+
+    As OpenAI writes them: every chunk choice carries ``finish_reason`` (null until the last
+    chunk) and ``logprobs`` (null), the first delta ``refusal: null``. With ``include_usage``
+    (the client's ``stream_options.include_usage``, see ``include_usage(request)``), every
+    chunk carries ``usage: null`` and a last chunk before ``[DONE]`` has empty ``choices``
+    and the usage (prompt tokens from the start event, completion tokens counted).
     """
-    frames = _ChatFrames(model, id, created)
+    frames = _ChatFrames(model, id, created, include_usage)
     assembler = StreamAssembler()
     for event in events:
         assembler.add(event)  # the grammar guarantees the start event comes first
@@ -359,6 +422,7 @@ def astream_to_openai_sse(
     model: str,
     id: str | None = None,
     created: int | None = None,
+    include_usage: bool = False,
 ) -> AsyncIterator[bytes]:
     """``stream_to_openai_sse`` for a sync or an async iterable of events, for a server.
 
@@ -370,4 +434,4 @@ def astream_to_openai_sse(
     the problem is raised instead (a broken grammar as a ``ProtocolError``). The source is
     closed however the stream ends, also when the consumer stops early or is cancelled.
     """
-    return write_stream(events, _ChatFrames(model, id, created))
+    return write_stream(events, _ChatFrames(model, id, created, include_usage))

@@ -2,12 +2,14 @@
 
 * ``CompletionRequest``: the request body; ``prompt`` is a string or a list of one string.
 * ``completion_to_request``: a ``CompletionRequest`` -> a ``Request``, as ``to_request`` does
-  for chat: the prompt is used as it is, ``max_tokens`` defaults to 16 as in OpenAI, and what
-  asks for something a Request cannot give (``n`` > 1, ``echo: true``, a ``suffix``,
-  ``best_of`` > 1) is refused naming the parameter.
+  for chat, each parameter as ``openai_params.COMPLETION_PARAMETERS`` says: the prompt is
+  used as it is, ``max_tokens`` defaults to 16 as in OpenAI, and what asks for something a
+  Request cannot give (``n`` > 1, ``echo: true``, a ``suffix``, ``best_of`` > 1,
+  ``logprobs``) is refused naming the parameter.
 * ``to_completion``: a ``Response`` -> a ``text_completion`` object (``CompletionResponse``).
 * ``astream_to_completion_sse``: stream events -> ``text_completion`` chunks as server-sent
-  events, ending with ``data: [DONE]``, with in-band errors.
+  events, ending with ``data: [DONE]`` (with ``include_usage``, a usage chunk before it), with
+  in-band errors.
 
 These shapes are adapters at the edge, not contract messages: they are not in the schema
 bundle. Not imported by ``import sagellm_protocol``.
@@ -26,6 +28,7 @@ from pydantic import (
     Strict,
     ValidationError,
     model_serializer,
+    model_validator,
 )
 
 from ._aio import AnyIterable
@@ -33,7 +36,7 @@ from ._astream import TextFrame, write_stream
 from ._base import ProtocolModel
 from ._fields import Flag, Identifier, NonNegativeInt, OrderedList, PositiveCount, Text, UnixSeconds
 from .codec import JsonInput, decode, encode
-from .errors import Error, ProtocolError, field_error
+from .errors import ProtocolError
 from .openai_compat import (
     OPENAI_METADATA_KEY,
     _carried_parameters,
@@ -42,7 +45,9 @@ from .openai_compat import (
     _new_id,
     _OpenAIFrames,
 )
-from .openai_types import ChatCompletionUsage
+from .openai_params import COMPLETION_PARAMETERS
+from .openai_types import ChatCompletionUsage, _with_set_nulls
+from .openai_wire import StreamOptions, refuse_unless_no_op, without_nulls
 from .types import (
     Request,
     Response,
@@ -74,8 +79,20 @@ def _now() -> int:
     return int(time.time())
 
 
+def _refused(name: str) -> Any:
+    return refuse_unless_no_op(COMPLETION_PARAMETERS[name])
+
+
+_TokenIdText = Annotated[str, Strict(), Field(pattern=r"^[0-9]{1,10}$")]
+_Bias = Annotated[float, Strict(), Field(ge=-100, le=100)]
+
+
 class CompletionRequest(ProtocolModel):
-    """Body of ``POST /v1/completions`` (the legacy text completions API)."""
+    """Body of ``POST /v1/completions`` (the legacy text completions API).
+
+    Every parameter's fate is in ``openai_params.COMPLETION_PARAMETERS``; a null parameter is
+    read as not given.
+    """
 
     model: Identifier
     """Name of the model to run."""
@@ -87,7 +104,7 @@ class CompletionRequest(ProtocolModel):
     """Sampling temperature, unitless, in [0, 2]; 0 means greedy decoding."""
     top_p: Annotated[float, Strict(), Field(gt=0, le=1)] | None = None
     """Nucleus sampling probability mass, in (0, 1]."""
-    n: Annotated[int, Strict(), Field(ge=1, le=128)] = 1
+    n: Annotated[int, Strict(), Field(ge=1, le=128), _refused("n")] = 1
     """Number of choices to generate, 1 to 128 (only 1 can be served)."""
     stream: Flag = False
     """True to receive ``text_completion`` chunks as server-sent events."""
@@ -97,16 +114,29 @@ class CompletionRequest(ProtocolModel):
     """Penalty for tokens already present, unitless, in [-2, 2]."""
     frequency_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] = 0.0
     """Penalty proportional to token frequency so far, unitless, in [-2, 2]."""
-    echo: Flag = False
+    echo: Annotated[Flag, _refused("echo")] = False
     """True to return the prompt before the completion (only false can be served)."""
-    suffix: Text | None = None
+    suffix: Annotated[Text | None, _refused("suffix")] = None
     """Text that comes after the completion (only null can be served)."""
-    best_of: Annotated[int, Strict(), Field(ge=1, le=20)] = 1
+    best_of: Annotated[int, Strict(), Field(ge=1, le=20), _refused("best_of")] = 1
     """Candidates generated server-side, 1 to 20 (only 1 can be served)."""
     user: Text | None = None
     """End-user identifier given by the client, for abuse monitoring."""
     trace_id: Identifier | None = None
     """Trace identifier for end-to-end correlation (a sageLLM extension)."""
+    seed: Annotated[int, Strict()] | None = None
+    """Seed of the sampling: the same seed and request give the same output."""
+    logit_bias: dict[_TokenIdText, _Bias] | None = None
+    """Bias added to the logit of each token id (a decimal string), in [-100, 100]."""
+    logprobs: Annotated[Any, _refused("logprobs")] = None
+    """Log probabilities of the most likely tokens: only null can be served."""
+    stream_options: StreamOptions | None = None
+    """Options of a streamed answer (``include_usage``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_not_given(cls, data: Any) -> Any:
+        return without_nulls(data, frozenset({"model", "prompt"}))
 
 
 class CompletionChoice(ProtocolModel):
@@ -118,16 +148,18 @@ class CompletionChoice(ProtocolModel):
     """Position of this choice, from 0."""
     finish_reason: CompletionFinishReason | None = None
     """Why generation ended: stop, length or content_filter; null until the last chunk."""
+    logprobs: None = None
+    """Log probabilities of the text: always null, none are returned."""
 
     @model_serializer(mode="wrap")
     def _keep_null(
         self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
     ) -> dict[str, Any]:
-        # OpenAI writes "finish_reason": null until it is known; so do we.
+        # OpenAI writes "finish_reason": null until it is known, and "logprobs": null; so do we.
         data: dict[str, Any] = handler(self)
         if info.exclude_none and "finish_reason" not in data:
             data["finish_reason"] = None
-        return data
+        return _with_set_nulls(self, data, info, ("logprobs",))
 
 
 class CompletionResponse(ProtocolModel):
@@ -142,29 +174,27 @@ class CompletionResponse(ProtocolModel):
     model: Identifier
     """Name of the model that answered."""
     choices: Annotated[list[CompletionChoice], OrderedList]
-    """The generated texts (in a chunk: their increments)."""
+    """The generated texts (in a chunk: their increments; none in the usage chunk)."""
     usage: ChatCompletionUsage | None = None
-    """Token accounting; given in a whole completion, not in chunks."""
+    """Token accounting: in a whole completion, and with ``include_usage`` in a stream's last
+    chunk (null in the chunks before it)."""
     trace_id: Identifier | None = None
     """Trace identifier for end-to-end correlation (a sageLLM extension)."""
+    system_fingerprint: Text | None = None
+    """The backend configuration that answered, as the server names it."""
+
+    @model_serializer(mode="wrap")
+    def _keep_set_null(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        # With include_usage, OpenAI writes "usage": null in every chunk but the last.
+        return _with_set_nulls(self, handler(self), info, ("usage",))
 
 
 # Parameters that Request has no field for; carried in metadata["openai"] when given.
-_CARRIED = ("stop", "presence_penalty", "frequency_penalty", "user")
-
-
-def _refusals(completion: CompletionRequest) -> list[Error]:
-    """Every parameter whose value asks for what a Request cannot give."""
-    refused = []
-    if completion.n != 1:
-        refused.append(field_error("n", "only n = 1 is supported (a Request produces one text)"))
-    if completion.best_of != 1:
-        refused.append(field_error("best_of", "only best_of = 1 is supported"))
-    if completion.echo:
-        refused.append(field_error("echo", "only false is supported"))
-    if completion.suffix is not None:
-        refused.append(field_error("suffix", "only null is supported"))
-    return refused
+_CARRIED = tuple(
+    name for name, parameter in COMPLETION_PARAMETERS.items() if parameter.fate == "carried"
+)
 
 
 def completion_to_request(
@@ -178,9 +208,10 @@ def completion_to_request(
 
     ``prompt`` is the Request's prompt as it is; ``max_tokens`` defaults to
     ``default_max_tokens`` (16); ``model``, ``stream``, ``top_p`` and ``temperature`` map as in
-    ``to_request`` (a temperature of 0 travels in ``metadata["openai"]``), and so do ``stop``,
-    ``presence_penalty``, ``frequency_penalty`` and ``user`` when given. ``n``, ``best_of``
-    (1), ``echo`` (false) and ``suffix`` (null) are accepted at those values only.
+    ``to_request`` (a temperature of 0 travels in ``metadata["openai"]``), and the carried
+    parameters (``stop``, ``presence_penalty``, ``frequency_penalty``, ``user``, ``seed``,
+    ``logit_bias``, ``stream_options``) travel there when given. ``n``, ``best_of`` (1),
+    ``echo`` (false), ``suffix`` and ``logprobs`` (null) are accepted at those values only.
 
     Raises ``ProtocolError`` (``invalid_argument``) naming every parameter that is invalid or
     asks for what a Request cannot give.
@@ -190,10 +221,9 @@ def completion_to_request(
         if isinstance(completion_request, CompletionRequest)
         else decode(CompletionRequest, completion_request)
     )
-    refused = _refusals(completion)
-    if refused:
-        raise ProtocolError(refused)
     carried, temperature = _carried_parameters(completion, _CARRIED)
+    if completion.stream_options is not None and "stream_options" in carried:
+        carried["stream_options"] = completion.stream_options.model_dump(exclude_none=True)
     prompt = completion.prompt if isinstance(completion.prompt, str) else completion.prompt[0]
     try:
         return Request(
@@ -228,8 +258,9 @@ def to_completion(
     """The ``text_completion`` object for a finished ``Response``.
 
     One choice with ``output_text``, finish_reason ``stop`` or ``length``; usage as in
-    ``to_chat_completion``. ``id`` defaults to ``cmpl-<request_id>``, ``created`` to now. A
-    Response with an error raises ``ProtocolError`` carrying that Error.
+    ``to_chat_completion``; ``logprobs`` written as null, as OpenAI writes it. ``id`` defaults
+    to ``cmpl-<request_id>``, ``created`` to now. A Response with an error raises
+    ``ProtocolError`` carrying that Error.
     """
     if response.error is not None:
         raise ProtocolError(response.error)
@@ -240,7 +271,10 @@ def to_completion(
         model=model,
         choices=[
             CompletionChoice(
-                text=response.output_text, index=0, finish_reason=_finish(response.finish_reason)
+                text=response.output_text,
+                index=0,
+                finish_reason=_finish(response.finish_reason),
+                logprobs=None,
             )
         ],
         usage=ChatCompletionUsage(
@@ -257,16 +291,20 @@ class _CompletionFrames(_OpenAIFrames):
 
     __slots__ = ("_text",)
 
-    def __init__(self, model: str, id: str | None, created: int | None) -> None:
-        super().__init__(model, id, created)
+    def __init__(
+        self, model: str, id: str | None, created: int | None, include_usage: bool = False
+    ) -> None:
+        super().__init__(model, id, created, include_usage)
         self._text: TextFrame | None = None
 
     def _chunk(self, text: str, finish: CompletionFinishReason | None = None) -> CompletionResponse:
+        choice = CompletionChoice(text=text, index=0, finish_reason=finish, logprobs=None)
+        if self._include_usage:  # "usage": null in every chunk but the usage chunk
+            return CompletionResponse(
+                id=self._id, created=self._created, model=self._model, choices=[choice], usage=None
+            )
         return CompletionResponse(
-            id=self._id,
-            created=self._created,
-            model=self._model,
-            choices=[CompletionChoice(text=text, index=0, finish_reason=finish)],
+            id=self._id, created=self._created, model=self._model, choices=[choice]
         )
 
     def event(self, event: StreamEvent) -> bytes | None:
@@ -275,13 +313,23 @@ class _CompletionFrames(_OpenAIFrames):
                 return None
             return self._text(event.chunk)
         if isinstance(event, StreamEventStart):
-            self._id = self._id or _completion_id(event.request_id, "cmpl-")
+            self._started(event, "cmpl-")
             self._text = TextFrame(self._chunk, b"data: ", b"\n\n")
             return None
         if isinstance(event, StreamEventEnd):
             if event.error is not None:
                 return self.error(event.error)
-            return _frame(encode(self._chunk("", _finish(event.finish_reason))))
+            last = _frame(encode(self._chunk("", _finish(event.finish_reason))))
+            if not self._include_usage:
+                return last
+            usage = CompletionResponse(
+                id=self._id,
+                created=self._created,
+                model=self._model,
+                choices=[],
+                usage=self._usage(event),
+            )
+            return last + _frame(encode(usage))
         raise TypeError(f"not a stream event: {type(event).__name__}")
 
 
@@ -291,13 +339,16 @@ def astream_to_completion_sse(
     model: str,
     id: str | None = None,
     created: int | None = None,
+    include_usage: bool = False,
 ) -> AsyncIterator[bytes]:
     """``text_completion`` chunks as server-sent events for a stream of events, then
     ``data: [DONE]``.
 
-    Each delta with text gives a chunk with that text (``finish_reason`` null), the end event a
-    chunk with empty text and the finish_reason (``stop`` or ``length``). Errors in-band and the
-    closing of the source as in ``openai_compat.astream_to_openai_sse``. ``id`` defaults to
+    Each delta with text gives a chunk with that text (``finish_reason`` and ``logprobs``
+    null), the end event a chunk with empty text and the finish_reason (``stop`` or
+    ``length``). With ``include_usage``, every chunk carries ``usage: null`` and a last chunk
+    before ``[DONE]`` has empty ``choices`` and the usage. Errors in-band and the closing of
+    the source as in ``openai_compat.astream_to_openai_sse``. ``id`` defaults to
     ``cmpl-<request_id>``.
     """
-    return write_stream(events, _CompletionFrames(model, id, created))
+    return write_stream(events, _CompletionFrames(model, id, created, include_usage))
