@@ -18,11 +18,15 @@ Block kinds:
 * ``schema-gaps``: what a JSON Schema validator makes of the golden vectors: every kind of rule
   it cannot state (``schema.SCHEMA_GAPS``) with the number of rejected vectors of that kind;
 * ``verdicts``: the verdict of each kind of change the compatibility checker reports
-  (``sagellm_protocol.compat``), for VERSIONING.md.
+  (``sagellm_protocol.compat``), for VERSIONING.md;
+* ``parameters TABLE``: the fate of every parameter of an OpenAI request
+  (``sagellm_protocol.openai_params``; TABLE is ``chat``, ``messages`` or ``completions``),
+  for docs/openai.md.
 
 Text outside the blocks is left as it is. In the protocol page, every public message type
 (``registry.MESSAGE_TYPES`` and the nested ``Distribution``) and every enum used by a field
-must have its block; VERSIONING.md must have the ``verdicts`` block.
+must have its block; VERSIONING.md must have the ``verdicts`` block, docs/openai.md the three
+``parameters`` blocks.
 
 ``python scripts/gen_docs.py`` rewrites the documents (part of ``make schema``); ``--check``
 changes nothing and exits 1 when a document differs from what the code produces; ``--doc
@@ -57,6 +61,13 @@ from sagellm_protocol.compat import _VERDICTS, Kind
 from sagellm_protocol.errors import ERROR_CODE_TABLE, ErrorCode
 from sagellm_protocol.kv_hooks import KVDType, KVEvictReason, KVLayout
 from sagellm_protocol.limits import MAX_METADATA_DEPTH
+from sagellm_protocol.openai_params import (
+    CHAT_MESSAGE_FIELDS,
+    CHAT_PARAMETERS,
+    COMPLETION_PARAMETERS,
+    EXTENSIONS,
+    Parameter,
+)
 from sagellm_protocol.registry import MESSAGE_TYPES
 from sagellm_protocol.schema import BUNDLE_VERSION, SCHEMA_GAPS
 from sagellm_protocol.summary import Distribution
@@ -64,6 +75,7 @@ from sagellm_protocol.summary import Distribution
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "protocol_v0.1.md"
 VERSIONING = ROOT / "VERSIONING.md"
+OPENAI_DOC = ROOT / "docs" / "openai.md"
 VECTORS = Path(sagellm_protocol.__file__).resolve().parent / "schemas" / BUNDLE_VERSION / "vectors"
 
 _BLOCK = re.compile(
@@ -473,6 +485,26 @@ def verdicts_block() -> list[str]:
     return lines
 
 
+PARAMETER_TABLES: dict[str, Mapping[str, Parameter]] = {
+    "chat": CHAT_PARAMETERS,
+    "messages": CHAT_MESSAGE_FIELDS,
+    "completions": COMPLETION_PARAMETERS,
+}
+"""The parameter tables of docs/openai.md, by the name their block gives."""
+
+
+def parameters_block(name: str) -> list[str]:
+    """One parameter table: each parameter with its fate and what the adapter does with it."""
+    lines = ["| parameter | fate | what the adapter does |", "|---|---|---|"]
+    for parameter in PARAMETER_TABLES[name].values():
+        detail = parameter.detail
+        extension = " (sageLLM)" if parameter.name in EXTENSIONS else ""
+        lines.append(
+            f"| `{parameter.name}`{extension} | {parameter.fate} | {_cell(_markdown(detail))} |"
+        )
+    return lines
+
+
 def schema_gaps_block() -> list[str]:
     """The golden vectors by what the schemas state, and each kind of rule they cannot."""
     contents = [json.loads(path.read_text("utf-8")) for path in sorted(VECTORS.glob("*.json"))]
@@ -506,11 +538,14 @@ def _body(spec: str, models: Models) -> list[str]:
         "types": lambda: types_block(models),
         "schema-gaps": schema_gaps_block,
         "verdicts": verdicts_block,
+        "parameters": lambda: parameters_block(name),
     }
     if kind not in builders:
         raise ValueError(f"unknown generated block kind {kind!r} in <!-- generated: {spec} -->")
     if kind == "message" and name not in models:
         raise ValueError(f"<!-- generated: {spec} -->: no message type {name!r}")
+    if kind == "parameters" and name not in PARAMETER_TABLES:
+        raise ValueError(f"<!-- generated: {spec} -->: no parameter table {name!r}")
     if kind == "enum" and name not in DOCUMENTED_ENUMS:
         raise ValueError(f"<!-- generated: {spec} -->: no documented enum {name!r}")
     return builders[kind]()
@@ -556,6 +591,11 @@ def versioning_blocks(models: Models) -> list[str]:
     return ["verdicts"]
 
 
+def openai_blocks(models: Models) -> list[str]:
+    """The blocks docs/openai.md must have: the parameter tables."""
+    return [f"parameters {name}" for name in PARAMETER_TABLES]
+
+
 def _update(path: Path, required: Callable[[Models], list[str]], *, check: bool) -> bool:
     """Rewrite one document (or with ``check`` compare it); False on drift or a bad block."""
     current = path.read_text(encoding="utf-8")
@@ -588,7 +628,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="report drift, change nothing")
     parser.add_argument("--doc", type=Path, default=DOC, help=f"the protocol page (default {DOC})")
     args = parser.parse_args(argv)
-    pages = [(args.doc, protocol_blocks), (VERSIONING, versioning_blocks)]
+    pages = [
+        (args.doc, protocol_blocks),
+        (VERSIONING, versioning_blocks),
+        (OPENAI_DOC, openai_blocks),
+    ]
     results = [_update(path, required, check=args.check) for path, required in pages]
     return 0 if all(results) else 1
 

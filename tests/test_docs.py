@@ -27,6 +27,7 @@ from .scripts import load_script
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "protocol_v0.1.md"
 VERSIONING = ROOT / "VERSIONING.md"
+OPENAI_DOC = ROOT / "docs" / "openai.md"
 SCRIPT = ROOT / "scripts" / "gen_docs.py"
 
 
@@ -117,6 +118,36 @@ def test_versioning_needs_the_verdict_table() -> None:
     )
     with pytest.raises(ValueError, match="verdicts"):
         gen_docs.render(without, required=gen_docs.versioning_blocks)
+
+
+def test_openai_parameter_tables_are_what_the_generator_writes() -> None:
+    current = OPENAI_DOC.read_text(encoding="utf-8")
+    assert gen_docs.render(current, required=gen_docs.openai_blocks) == current
+
+
+def test_changing_a_parameter_fate_without_regenerating_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sagellm_protocol import openai_params
+
+    current = OPENAI_DOC.read_text(encoding="utf-8")
+    assert "| `seed` | carried |" in current
+    refused = openai_params.Parameter("seed", "refused", "must be null")
+    monkeypatch.setitem(gen_docs.PARAMETER_TABLES, "chat", {"seed": refused})
+    changed = gen_docs.render(current, required=gen_docs.openai_blocks)
+    assert "| `seed` | refused | must be null |" in changed.splitlines()
+
+
+def test_the_openai_page_needs_every_parameter_table() -> None:
+    current = OPENAI_DOC.read_text(encoding="utf-8")
+    without = re.sub(
+        r"<!-- generated: parameters messages -->\n.*?<!-- end generated -->",
+        "",
+        current,
+        flags=re.DOTALL,
+    )
+    with pytest.raises(ValueError, match="parameters messages"):
+        gen_docs.render(without, required=gen_docs.openai_blocks)
 
 
 class _StricterRequest(Request):

@@ -106,7 +106,7 @@ CHAT_PARAMETERS: Mapping[str, Parameter] = _table(
     Parameter(
         "max_completion_tokens",
         "mapped",
-        "Request.max_tokens; given with a different max_tokens, both are refused",
+        "Request.max_tokens; given with a different max_tokens, refused naming both",
     ),
     Parameter("max_tokens", "mapped", "Request.max_tokens (default 1024)"),
     Parameter("metadata", "carried", "the client's tags, an object of strings"),
