@@ -4,6 +4,7 @@ and what the app writes has the keys of the client's own types."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +26,15 @@ from sagellm_protocol.asgi import create_app
 from sagellm_protocol.testing import MockEngine
 
 from .servers import http, running
+from .test_openai_params import (
+    CHAT_CARRIED,
+    CHAT_MAPPED,
+    CHAT_REFUSED,
+    LEGACY_CARRIED,
+    LEGACY_MAPPED,
+    LEGACY_REFUSED,
+    TRANSPORT,
+)
 
 MODEL = "mock-7b"
 # What frameworks send today: a developer message, text parts, an assistant turn without
@@ -140,6 +150,69 @@ def test_legacy_completions_streamed_with_usage_and_not(oai: openai.OpenAI) -> N
     assert whole.choices[0].text == oai.completions.create(**kwargs).choices[0].text
 
 
+def client_call(create: Any, body: dict[str, Any]) -> Any:
+    """``create(**body)``, with the parameters the client does not know in ``extra_body``."""
+    known = set(inspect.signature(create).parameters) - TRANSPORT
+    extra = {name: value for name, value in body.items() if name not in known}
+    answer = create(**{k: v for k, v in body.items() if k in known}, extra_body=extra or None)
+    return list(answer) if body.get("stream") else [answer]
+
+
+def given(samples: dict[str, Any]) -> list[Any]:
+    return [pytest.param(name, value, id=name) for name, value in samples.items()]
+
+
+MAPPED_AND_CARRIED = {
+    **{name: value for name, (value, _, _) in CHAT_MAPPED.items() if name != "model"},
+    **CHAT_CARRIED,
+}
+LEGACY_MAPPED_AND_CARRIED = {
+    **{name: value for name, (value, _, _) in LEGACY_MAPPED.items() if name != "model"},
+    **LEGACY_CARRIED,
+}
+
+
+@pytest.mark.parametrize(("name", "value"), given(MAPPED_AND_CARRIED))
+def test_each_mapped_or_carried_chat_parameter_gets_an_answer(
+    oai: openai.OpenAI, name: str, value: Any
+) -> None:
+    body = {"model": MODEL, "messages": HISTORY, name: value}
+    answers = client_call(oai.chat.completions.create, body)
+    text = "".join(
+        (choice.delta.content or "") if body.get("stream") else (choice.message.content or "")
+        for answer in answers
+        for choice in answer.choices
+    )
+    assert text
+
+
+@pytest.mark.parametrize(("name", "value"), given(LEGACY_MAPPED_AND_CARRIED))
+def test_each_mapped_or_carried_legacy_parameter_gets_an_answer(
+    oai: openai.OpenAI, name: str, value: Any
+) -> None:
+    body = {"model": MODEL, "prompt": "Once", name: value}
+    answers = client_call(oai.completions.create, body)
+    assert "".join(choice.text for answer in answers for choice in answer.choices)
+
+
+@pytest.mark.parametrize(("name", "value"), given(CHAT_REFUSED))
+def test_each_refused_chat_parameter_is_a_bad_request_naming_it(
+    oai: openai.OpenAI, name: str, value: Any
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client_call(oai.chat.completions.create, {"model": MODEL, "messages": HISTORY, name: value})
+    assert (caught.value.code, caught.value.param) == ("invalid_argument", name)
+
+
+@pytest.mark.parametrize(("name", "value"), given(LEGACY_REFUSED))
+def test_each_refused_legacy_parameter_is_a_bad_request_naming_it(
+    oai: openai.OpenAI, name: str, value: Any
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client_call(oai.completions.create, {"model": MODEL, "prompt": "Once", name: value})
+    assert (caught.value.code, caught.value.param) == ("invalid_argument", name)
+
+
 # --- refusals ------------------------------------------------------------------------------
 
 IMAGE_PART: Any = {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}
@@ -172,12 +245,6 @@ def test_a_refused_parameter_is_a_bad_request_naming_it(
     assert isinstance(error.body, dict)
     assert error.body["message"].startswith(f"{param}: ")
     assert rule in error.body["message"]
-
-
-def test_a_refused_legacy_parameter_is_a_bad_request_naming_it(oai: openai.OpenAI) -> None:
-    with pytest.raises(openai.BadRequestError) as caught:
-        oai.completions.create(model=MODEL, prompt="Once", echo=True)
-    assert (caught.value.code, caught.value.param) == ("invalid_argument", "echo")
 
 
 # --- the keys OpenAI writes --------------------------------------------------------------
