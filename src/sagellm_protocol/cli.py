@@ -15,6 +15,9 @@ Subcommands:
   OpenAI-shaped result and the Metrics.
 * ``serve`` runs the MockEngine behind the HTTP app (``sagellm_protocol.asgi``) on uvicorn
   (extra ``serve``) until Ctrl-C or SIGTERM.
+* ``check URL`` probes a live server: contract conformance (one line per probe, exit 1 if
+  one fails), or with ``--requests N`` the client-side latency of N streamed requests
+  (``sagellm_protocol.check``).
 * ``version`` prints the package and protocol versions.
 
 Usage errors and unreadable input end with a one-line message and exit status 2. Not imported
@@ -274,6 +277,164 @@ def _add_serve(commands: Any) -> None:
     serve.set_defaults(handler=_cmd_serve)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a number of seconds > 0")
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("must be an integer >= 1")
+    return int(text)
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip():
+        raise argparse.ArgumentTypeError("must be 'NAME: VALUE'")
+    return name.strip(), value.strip()
+
+
+class _Progress:
+    """A progress bar on a terminal: ``[#####.....] 5/10``, redrawn in place."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.drawn = False
+
+    def __call__(self, finished: int, total: int) -> None:
+        filled = 30 * finished // total
+        self._stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {finished}/{total}")
+        self._stream.flush()
+        self.drawn = True
+
+    def end(self) -> None:
+        if self.drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .check import DEFAULT_LATENCY_MAX_TOKENS, measure_latency, run_probes
+
+    if args.requests is None:
+        for option, given in (
+            ("--concurrency", args.concurrency),
+            ("--max-tokens", args.max_tokens),
+        ):
+            if given is not None:
+                raise _UsageError(f"{option} applies to the latency mode: give --requests too")
+    elif args.deterministic:
+        raise _UsageError("--deterministic applies to the probes, not to --requests")
+    headers = tuple(args.header or ())
+    options: dict[str, Any] = {"api": args.api, "model": args.model, "timeout": args.timeout}
+    try:
+        output = open(args.json, "w", encoding="utf-8") if args.json is not None else None  # noqa: SIM115
+    except OSError as exc:
+        raise _UsageError(f"{args.json}: cannot be written ({exc.strerror})") from None
+    report: Any
+    try:
+        if args.requests is None:
+            report = run_probes(
+                args.url,
+                deterministic=args.deterministic,
+                headers=headers,
+                on_result=lambda result: print(result.line(), flush=True),
+                **options,
+            )
+            print(report.summary())
+        else:
+            progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
+            try:
+                report = measure_latency(
+                    args.url,
+                    requests=args.requests,
+                    concurrency=args.concurrency or 1,
+                    max_tokens=args.max_tokens or DEFAULT_LATENCY_MAX_TOKENS,
+                    headers=headers,
+                    on_progress=progress,
+                    **options,
+                )
+            finally:
+                if progress is not None:
+                    progress.end()
+            for line in report.lines():
+                print(line)
+        if output is not None:
+            json.dump(report.to_json(), output, indent=2)
+            output.write("\n")
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+    except KeyboardInterrupt:  # outside the run itself, which reports what finished
+        print("sagellm-protocol check: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        if output is not None:
+            output.close()
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _add_check(commands: Any) -> None:
+    check = commands.add_parser(
+        "check",
+        help="probe a live server: contract conformance, or latency with --requests",
+        description=(
+            "Probe the server at URL (http://HOST:PORT, its root): a fixed list of conformance "
+            "probes, one line each (PASS, FAIL with the field path and the rule, SKIP with why), "
+            "exit 1 if one fails; with --requests, the client-side latency of N streamed "
+            "requests instead (exit 1 unless every request succeeded). Probes: docs/check.md."
+        ),
+    )
+    check.add_argument(
+        "url", metavar="URL", help="the server's base URL, e.g. http://127.0.0.1:8000"
+    )
+    check.add_argument(
+        "--api",
+        choices=["openai", "native"],
+        default="openai",
+        help="check the OpenAI endpoints (default) or the native /v1/generate",
+    )
+    check.add_argument(
+        "--model", metavar="M", help="the model to ask for (default: the first of /v1/models)"
+    )
+    check.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="time allowed for the connect and each read (default 30)",
+    )
+    check.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="also require a streamed answer to equal the whole answer",
+    )
+    check.add_argument(
+        "--header",
+        type=_header,
+        action="append",
+        metavar="'NAME: VALUE'",
+        help="a header to send with every request (repeatable)",
+    )
+    check.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH")
+    latency = check.add_argument_group("latency mode")
+    latency.add_argument(
+        "--requests", type=_positive, metavar="N", help="measure latency over N streamed requests"
+    )
+    latency.add_argument(
+        "--concurrency", type=_positive, metavar="C", help="requests in flight at once (default 1)"
+    )
+    latency.add_argument(
+        "--max-tokens", type=_positive, metavar="K", help="max_tokens of each request (default 64)"
+    )
+    check.set_defaults(handler=_cmd_check)
+
+
 def _cmd_version(args: argparse.Namespace) -> int:
     del args
     print(f"sagellm-protocol {__version__} (protocol {PROTOCOL_VERSION})")
@@ -349,6 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_cmd_demo)
 
     _add_serve(commands)
+    _add_check(commands)
 
     version = commands.add_parser(
         "version", help="print the package and protocol versions", description="Print the versions."
