@@ -184,6 +184,45 @@ def more_tokens(path: str, body: Any) -> Any:
     return body
 
 
+SERVED_BY = {"system_fingerprint": "fp_0123456789", "service_tier": "default"}
+
+
+def as_openai_writes(call: Call) -> None:
+    """The chat answers with the keys OpenAI writes: ``system_fingerprint``, ``service_tier``,
+    a null ``logprobs`` and ``refusal``, ``usage: null`` in each chunk and a usage chunk
+    (empty ``choices``) before ``[DONE]``: what the package's types may or may not have."""
+    if call.path != CHAT or call.status != 200:
+        return
+    if not call.stream:
+        data = call.json()
+        data.update(SERVED_BY)
+        data["choices"][0]["logprobs"] = None
+        data["choices"][0]["message"]["refusal"] = None
+        call.set_json(data)
+        return
+    frames, done = call.frames()[:-1], call.frames()[-1]
+    chunks = [data_of(frame) for frame in frames]
+    for chunk in chunks:
+        chunk.update(SERVED_BY)
+        chunk.setdefault("usage", None)
+        for choice in chunk["choices"]:
+            choice["logprobs"] = None
+    chunks[0]["choices"][0]["delta"]["refusal"] = None
+    if all(chunk["choices"] for chunk in chunks):  # no usage chunk yet: add one
+        completion = sum(bool(c["choices"][0]["delta"].get("content")) for c in chunks)
+        usage = {"prompt_tokens": 9, "completion_tokens": completion}
+        usage["total_tokens"] = 9 + completion
+        chunks.append({**chunks[-1], "choices": [], "usage": usage})
+    call.set_frames([b"data: " + json.dumps(chunk).encode() for chunk in chunks] + [done])
+
+
+def stream_usage_sum(call: Call) -> None:
+    """As OpenAI writes, with a usage chunk whose total is not the sum."""
+    as_openai_writes(call)
+    if call.path == CHAT and call.stream:
+        call.set_frames(edit_frame(-2, add_total)(call.frames()))
+
+
 # (api, name, the probe it breaks, what the failure says, the edit, a request edit)
 BROKEN: list[tuple[str, str, str, str, Edit, Any]] = [
     ("openai", "models-unknown-field", "models", "data[0].extra: is not a field of this message",
@@ -192,6 +231,8 @@ BROKEN: list[tuple[str, str, str, str, Edit, Any]] = [
      on_whole(CHAT, set_key(("choices", 0, "surprise"), True)), None),
     ("openai", "chat-escape-in-field", "chat", "choices[0].\\x1b[31m: is not a field",
      on_whole(CHAT, set_key(("choices", 0, "\x1b[31m"), True)), None),
+    ("openai", "chat-logprobs", "chat", "choices[0].logprobs",
+     on_whole(CHAT, set_key(("choices", 0, "logprobs"), {"content": []})), None),
     ("openai", "chat-no-finish-reason", "chat", "choices[0].finish_reason: must be given",
      on_whole(CHAT, set_key(("choices", 0, "finish_reason"), None)), None),
     ("openai", "stream-without-done", "chat.stream", "the stream ended without data: [DONE]",
@@ -213,6 +254,9 @@ BROKEN: list[tuple[str, str, str, str, Edit, Any]] = [
     ("openai", "usage-sum", "usage",
      "usage.total_tokens: must equal prompt_tokens + completion_tokens",
      on_whole(CHAT, add_total), None),
+    ("openai", "stream-usage-sum", "usage",
+     "the stream: usage.total_tokens: must equal prompt_tokens + completion_tokens",
+     stream_usage_sum, None),
     ("openai", "not-deterministic", "deterministic",
      "the stream's content differs from the whole answer's from character 0 on",
      on_whole(CHAT, prefix_content), None),
@@ -404,6 +448,7 @@ def dispatcher() -> Dispatcher:
         "good": good,
         "slow": create_app(MockEngine(token_interval_ms=INTERVAL_MS)),
         "plain-openai": rewritten(good, without_version),
+        "as-openai-writes": rewritten(good, as_openai_writes),
     }
     for api, name, _, _, edit, request_edit in BROKEN:
         apps[f"broken/{api}-{name}"] = rewritten(good, edit, request_edit=request_edit)
@@ -453,6 +498,11 @@ def test_the_version_header_is_optional_for_an_openai_server(base: str) -> None:
     report = probe(f"{base}/plain-openai")
     expected = dict.fromkeys(ids("openai"), "PASS") | {"version": "SKIP", "deterministic": "SKIP"}
     assert verdicts(report) == expected
+
+
+def test_the_keys_openai_writes_pass(base: str) -> None:
+    report = probe(f"{base}/as-openai-writes", deterministic=True)
+    assert verdicts(report) == dict.fromkeys(ids("openai"), "PASS"), report.results
 
 
 def test_the_version_header_is_required_from_a_native_server(base: str) -> None:

@@ -471,9 +471,10 @@ async def _openai_usage(run: ProbeRun) -> Outcome:
     finish = answer.choices[0].finish_reason
     problems = _usage_problems("the whole answer", *counts, finish)
     stream: ChatStream | None = run.found.get("chat.stream")
-    if CHUNK_HAS_USAGE and stream is not None:
+    if stream is not None:
         if stream.usage is None:
-            problems.append("the stream has no usage chunk although include_usage was asked")
+            if CHUNK_HAS_USAGE:
+                problems.append("the stream has no usage chunk although include_usage was asked")
         else:
             streamed = stream.usage
             problems += _usage_problems(

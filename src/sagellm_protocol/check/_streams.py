@@ -9,13 +9,22 @@ share its time; an OpenAI content delta counts as one token).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from ..codec import decode
 from ..errors import ProtocolError
-from ..openai_types import ChatCompletionStreamResponse, OpenAIErrorResponse
+from ..openai_types import (
+    ChatCompletionChoice,
+    ChatCompletionResponse,
+    ChatCompletionStreamChoice,
+    ChatCompletionStreamDelta,
+    ChatCompletionStreamResponse,
+    ChatMessage,
+    OpenAIErrorResponse,
+)
 from ..sse import SSEDecoder
 from ..streaming import StreamAssembler
 from ..types import Response
@@ -29,6 +38,7 @@ __all__ = [
     "described",
     "usage_sum_broken",
     "validated",
+    "without_openai_extras",
 ]
 
 CHUNK_HAS_USAGE = "usage" in ChatCompletionStreamResponse.model_fields
@@ -36,7 +46,9 @@ CHUNK_HAS_USAGE = "usage" in ChatCompletionStreamResponse.model_fields
 
 _M = TypeVar("_M", bound=BaseModel)
 _PROBLEMS_SHOWN = 3
-_USAGE_TOTAL = "usage.total_tokens"
+_USAGE_COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens")
+_MAX_TEXT = 256  # longest system_fingerprint or service_tier let through, in characters
+_MAX_CHOICES = 16  # choices eased per message (a probe asks for one)
 
 
 def described(exc: ProtocolError) -> str:
@@ -49,33 +61,113 @@ def described(exc: ProtocolError) -> str:
 
 def usage_sum_broken(raw: Any) -> bool:
     """True when ``raw["usage"]`` holds three integers whose total is not the sum."""
-    usage = raw.get("usage") if isinstance(raw, dict) else None
-    if not isinstance(usage, dict):
+    usage: Any = raw.get("usage") if isinstance(raw, dict) else None
+    if not _is_usage(usage, exact=False):
         return False
-    prompt, completion, total = (
-        usage.get(name) for name in ("prompt_tokens", "completion_tokens", "total_tokens")
-    )
-    if not (type(prompt) is type(completion) is type(total) is int):
+    return bool(usage["total_tokens"] != usage["prompt_tokens"] + usage["completion_tokens"])
+
+
+def _is_usage(value: Any, *, exact: bool) -> bool:
+    """True when ``value`` is an object with the three integer counts (and, when ``exact``,
+    nothing else, each count >= 0)."""
+    if not isinstance(value, dict):
         return False
-    return bool(total != prompt + completion)
+    counts: list[Any] = [value.get(name) for name in _USAGE_COUNTS]
+    if not all(type(count) is int for count in counts):
+        return False
+    return not exact or (len(value) == len(_USAGE_COUNTS) and all(c >= 0 for c in counts))
+
+
+def _is_null(value: Any) -> bool:
+    return value is None
+
+
+def _is_text_or_null(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and 0 < len(value) <= _MAX_TEXT)
+
+
+def _is_usage_or_null(value: Any) -> bool:
+    return value is None or _is_usage(value, exact=True)
+
+
+# Keys OpenAI writes that an older version of this package's types may not have, with the
+# values OpenAI writes (a logprobs, a refusal or a usage nobody asked for is null), per type.
+_OPENAI_KEYS: dict[type[BaseModel], dict[str, Callable[[Any], bool]]] = {
+    ChatCompletionResponse: {
+        "system_fingerprint": _is_text_or_null,
+        "service_tier": _is_text_or_null,
+    },
+    ChatCompletionChoice: {"logprobs": _is_null},
+    ChatMessage: {"refusal": _is_null},
+    ChatCompletionStreamResponse: {
+        "system_fingerprint": _is_text_or_null,
+        "service_tier": _is_text_or_null,
+        "usage": _is_usage_or_null,
+    },
+    ChatCompletionStreamChoice: {"logprobs": _is_null},
+    ChatCompletionStreamDelta: {"refusal": _is_null},
+}
+# Where the nested objects of those types are: (type, key of a list of choices, the type of
+# each choice, the key of its message or delta, that one's type).
+_OPENAI_NESTING: dict[type[BaseModel], tuple[type[BaseModel], str, type[BaseModel]]] = {
+    ChatCompletionResponse: (ChatCompletionChoice, "message", ChatMessage),
+    ChatCompletionStreamResponse: (ChatCompletionStreamChoice, "delta", ChatCompletionStreamDelta),
+}
+
+
+def _drop_keys(message_type: type[BaseModel], data: Any) -> bool:
+    """Drop from the object ``data`` the OpenAI keys ``message_type`` does not have, when
+    they hold what OpenAI writes there; True when one was dropped."""
+    if not isinstance(data, dict):
+        return False
+    dropped = False
+    for name, allowed in _OPENAI_KEYS.get(message_type, {}).items():
+        if name not in message_type.model_fields and name in data and allowed(data[name]):
+            del data[name]
+            dropped = True
+    return dropped
+
+
+def without_openai_extras(message_type: type[BaseModel], raw: Any) -> bool:
+    """Drop from ``raw`` (parsed JSON of a ``message_type``) the keys OpenAI itself writes
+    that this package's type lacks (``system_fingerprint``, ``service_tier``, a null
+    ``logprobs`` or ``refusal``, a chunk's ``usage``), so that a server answering as OpenAI
+    does is not failed for it; True when one was dropped. Every other key stays, and is
+    judged strictly."""
+    nesting = _OPENAI_NESTING.get(message_type)
+    if nesting is None or not isinstance(raw, dict):
+        return False
+    choice_type, inner_key, inner_type = nesting
+    dropped = _drop_keys(message_type, raw)
+    choices = raw.get("choices")
+    for choice in choices[:_MAX_CHOICES] if isinstance(choices, list) else ():
+        dropped = _drop_keys(choice_type, choice) | dropped
+        if isinstance(choice, dict):
+            dropped = _drop_keys(inner_type, choice.get(inner_key)) | dropped
+    return dropped
 
 
 def validated(message_type: type[_M], data: bytes | str) -> _M:
-    """``data`` decoded strictly as ``message_type``, with the usage sum left out: a total
-    that is not the sum is the usage probe's finding, so it fails that probe alone.
-    ``ProtocolError`` for every other problem."""
+    """``data`` decoded strictly as ``message_type``, except for two things: the keys OpenAI
+    writes that the type lacks (``without_openai_extras``) are let through, and the usage
+    sum is left out (a total that is not the sum is the usage probe's finding, so it fails
+    that probe alone). ``ProtocolError`` for every other problem."""
     try:
         return decode(message_type, data)
     except ProtocolError as exc:
         raw = _parsed(data)
-        if not usage_sum_broken(raw):
+        eased = without_openai_extras(message_type, raw)
+        if usage_sum_broken(raw):
+            usage = raw["usage"]
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+            eased = True
+        if not eased:
             raise
-        others = [error for error in exc.errors if error.param != _USAGE_TOTAL]
-        if others:
-            raise ProtocolError(others) from None
-    usage = raw["usage"]
-    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-    return decode(message_type, json.dumps(raw))
+        try:
+            again = json.dumps(raw)
+        except (ValueError, RecursionError):
+            raise exc from None
+    return decode(message_type, again)
 
 
 def _parsed(data: bytes | str) -> Any:
@@ -219,7 +311,7 @@ class ChatStream:
         if self.usage is not None:
             raise BrokenRuleError(f"{where}: a chunk after the usage chunk (which comes last)")
         if not chunk.choices:
-            if getattr(chunk, "usage", None) is None or self.finish_reason is None:
+            if not isinstance(raw, dict) or raw.get("usage") is None or self.finish_reason is None:
                 raise BrokenRuleError(
                     f"{where}: choices: is empty; only a usage chunk after the finish_reason "
                     "may have no choices"
