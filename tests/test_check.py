@@ -860,3 +860,18 @@ def test_ctrl_c_in_latency_mode_reports_what_finished(base: str, dispatcher: Dis
     assert head.endswith(", 0 failed, interrupted")
     assert int(head.split()[0]) >= 3
     assert "TTFT" in out
+
+
+# --- the docs -------------------------------------------------------------------------------------
+
+
+def probe_table(api: str) -> str:
+    rows = ["| probe | sends | requires |", "|---|---|---|"]
+    rows += [f"| `{p.id}` | {p.sends} | {p.requires} |" for p in PROBES if p.api == api]
+    return "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("api", ["openai", "native"])
+def test_the_docs_list_every_probe_as_the_code_has_it(api: str) -> None:
+    text = (Path(__file__).parents[1] / "docs" / "check.md").read_text(encoding="utf-8")
+    assert probe_table(api) in text, f"docs/check.md: the {api} table is not PROBES"

@@ -83,15 +83,18 @@ PROBES: tuple[Probe, ...] = (
         "chat",
         "openai",
         "`POST /v1/chat/completions`: one user message, `max_tokens` 16, `temperature` 0",
-        "200; a `ChatCompletionResponse`, strictly (the usage sum is left to `usage`); one "
-        "choice, index 0, role `assistant`, a `finish_reason`",
+        "200; a `ChatCompletionResponse`, strictly (the usage sum is left to `usage`; keys "
+        "OpenAI writes that the type lacks are let through: `system_fingerprint`, "
+        "`service_tier`, a null `logprobs` or `refusal`); one choice, index 0, role "
+        "`assistant`, a `finish_reason`",
     ),
     _probe(
         "chat.stream",
         "openai",
         "the same with `stream: true` (and `stream_options.include_usage` when the package's "
         "chunk type has a `usage` field)",
-        "200; every `data:` a `ChatCompletionStreamResponse`, strictly; one `id`; the first "
+        "200; every `data:` a `ChatCompletionStreamResponse`, strictly (as for `chat`, and a "
+        "chunk's `usage`, null or the counts); one `id`; the first "
         "chunk gives role `assistant`; one choice (index 0) per chunk; exactly one "
         "`finish_reason`, in the last chunk with choices; after it at most a usage chunk "
         "(empty `choices`); `data: [DONE]` last, nothing after it; no error frame",
