@@ -838,6 +838,14 @@ def test_bad_arguments_are_exit_status_2(args: list[str], message: str) -> None:
     assert out == ""
 
 
+def test_bad_arguments_write_no_json_file(tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    status, _, err = run_main("check", "ftp://example.org", "--json", str(path))
+    assert status == 2
+    assert "URL: must start with http:// or https://" in err
+    assert not path.exists()
+
+
 def test_ctrl_c_in_latency_mode_reports_what_finished(base: str, dispatcher: Dispatcher) -> None:
     before = dispatcher.finished
     command = [sys.executable, "-m", "sagellm_protocol", "check", f"{base}/slow",

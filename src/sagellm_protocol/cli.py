@@ -321,6 +321,7 @@ class _Progress:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from .check import DEFAULT_LATENCY_MAX_TOKENS, measure_latency, run_probes
+    from .check._api import checked_target
 
     if args.requests is None:
         for option, given in (
@@ -332,6 +333,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     elif args.deterministic:
         raise _UsageError("--deterministic applies to the probes, not to --requests")
     headers = tuple(args.header or ())
+    try:  # every argument is judged before the JSON file is opened or anything is sent
+        checked_target(args.url, args.api, args.timeout, headers)
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
     options: dict[str, Any] = {"api": args.api, "model": args.model, "timeout": args.timeout}
     try:
         output = open(args.json, "w", encoding="utf-8") if args.json is not None else None  # noqa: SIM115
@@ -368,8 +373,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if output is not None:
             json.dump(report.to_json(), output, indent=2)
             output.write("\n")
-    except ValueError as exc:
-        raise _UsageError(str(exc)) from None
     except KeyboardInterrupt:  # outside the run itself, which reports what finished
         print("sagellm-protocol check: interrupted", file=sys.stderr)
         return EXIT_FAILED

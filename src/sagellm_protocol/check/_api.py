@@ -11,7 +11,13 @@ from ._latency import LatencyRun, run_until_interrupted
 from ._probes import ProbeRun
 from ._report import Api, CheckReport, LatencyReport, ProbeResult
 
-__all__ = ["DEFAULT_LATENCY_MAX_TOKENS", "DEFAULT_TIMEOUT_S", "measure_latency", "run_probes"]
+__all__ = [
+    "DEFAULT_LATENCY_MAX_TOKENS",
+    "DEFAULT_TIMEOUT_S",
+    "checked_target",
+    "measure_latency",
+    "run_probes",
+]
 
 DEFAULT_TIMEOUT_S = 30.0
 """Default time allowed for the connect and for each read, in seconds."""
@@ -20,7 +26,11 @@ DEFAULT_LATENCY_MAX_TOKENS = 64
 """Default ``max_tokens`` of each latency request, in tokens."""
 
 
-def _checked(url: str, api: str, timeout: float, headers: Sequence[tuple[str, str]]) -> Target:
+def checked_target(
+    url: str, api: str, timeout: float, headers: Sequence[tuple[str, str]]
+) -> Target:
+    """The target of ``url``, once the options common to both modes are known to be good;
+    ``ValueError`` with a one-line reason otherwise."""
     if api not in ("openai", "native"):
         raise ValueError("api: must be openai or native")
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
@@ -57,7 +67,7 @@ def run_probes(
     ``ValueError`` (before anything is sent) for a bad ``url``, ``api``, ``timeout`` or
     header; nothing the server does raises.
     """
-    target = _checked(url, api, timeout, headers)
+    target = checked_target(url, api, timeout, headers)
     run = ProbeRun(target, api, model, float(timeout), deterministic, tuple(headers))
     interrupted = run_until_interrupted(run.run(on_result))
     return CheckReport(target.url, api, run.model, tuple(run.results), interrupted)
@@ -84,7 +94,7 @@ def measure_latency(
 
     ``ValueError`` (before anything is sent) for a bad argument.
     """
-    target = _checked(url, api, timeout, headers)
+    target = checked_target(url, api, timeout, headers)
     for name, value in (("requests", requests), ("concurrency", concurrency)):
         if type(value) is not int or value < 1:
             raise ValueError(f"{name}: must be an integer >= 1")

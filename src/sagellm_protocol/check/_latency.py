@@ -16,7 +16,7 @@ from ..timestamps import Timestamps
 from ..types import Metrics
 from ._exchange import exchange
 from ._http import Target
-from ._probes import PROMPT, first_model
+from ._probes import DEADLINE_FACTOR, PROMPT, first_model
 from ._report import Api
 from ._streams import ChatStream, NativeStream, described
 
@@ -64,7 +64,12 @@ class LatencyRun:
 
     async def _first_model(self) -> str | None:
         record = await exchange(
-            self.target, "GET", "/v1/models", headers=self.headers, timeout=self.timeout
+            self.target,
+            "GET",
+            "/v1/models",
+            headers=self.headers,
+            timeout=self.timeout,
+            deadline=DEADLINE_FACTOR * self.timeout,
         )
         problem = record.problem(200)
         model = first_model(record.json()) if problem is None else None
