@@ -16,13 +16,11 @@ from ..timestamps import Timestamps
 from ..types import Metrics
 from ._exchange import exchange
 from ._http import Target
-from ._probes import DEADLINE_FACTOR, PROMPT, first_model
+from ._probes import DEADLINE_FACTOR, NATIVE_HEADERS, PROMPT, first_model
 from ._report import Api
 from ._streams import ChatStream, NativeStream, described
 
 __all__ = ["LatencyRun", "run_until_interrupted"]
-
-_NATIVE_HEADERS = (("X-SageLLM-Protocol-Version", "0.1"),)
 
 
 @dataclass
@@ -93,7 +91,7 @@ class LatencyRun:
         else:
             tag = uuid.uuid4().hex[:16]
             stream = NativeStream(f"check-{tag}", f"check-trace-{tag}")
-            path, headers = "/v1/generate", self.headers + _NATIVE_HEADERS
+            path, headers = "/v1/generate", self.headers + NATIVE_HEADERS
             body = {
                 "request_id": f"check-{tag}",
                 "trace_id": f"check-trace-{tag}",

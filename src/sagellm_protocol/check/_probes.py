@@ -33,6 +33,7 @@ from ._streams import CHUNK_HAS_USAGE, ChatStream, NativeStream, described, vali
 
 __all__ = [
     "DEADLINE_FACTOR",
+    "NATIVE_HEADERS",
     "PROBES",
     "PROBE_MAX_TOKENS",
     "PROMPT",
@@ -56,7 +57,8 @@ DEADLINE_FACTOR = 4
 _CHAT = "/v1/chat/completions"
 _GENERATE = "/v1/generate"
 _VERSION_HEADER = PROTOCOL_VERSION_HEADER.lower()
-_NATIVE_HEADERS = ((PROTOCOL_VERSION_HEADER, "0.1"),)
+NATIVE_HEADERS = ((PROTOCOL_VERSION_HEADER, "0.1"),)
+"""Sent with every native request: the protocol version asked for."""
 
 Outcome: TypeAlias = tuple[Verdict, str]
 
@@ -85,8 +87,8 @@ PROBES: tuple[Probe, ...] = (
         "`POST /v1/chat/completions`: one user message, `max_tokens` 16, `temperature` 0",
         "200; a `ChatCompletionResponse`, strictly (the usage sum is left to `usage`; keys "
         "OpenAI writes that the type lacks are let through: `system_fingerprint`, "
-        "`service_tier`, a null `logprobs` or `refusal`); one choice, index 0, role "
-        "`assistant`, a `finish_reason`",
+        "`service_tier`, a null `logprobs` or `refusal`, empty `annotations`, the usage's "
+        "`*_tokens_details`); one choice, index 0, role `assistant`, a `finish_reason`",
     ),
     _probe(
         "chat.stream",
@@ -266,7 +268,7 @@ class ProbeRun:
         consumer: ChatStream | NativeStream | None = None,
     ) -> Exchange:
         """One exchange with the server, recorded for the content-type and version probes."""
-        headers = self.headers + (_NATIVE_HEADERS if self.api == "native" else ())
+        headers = self.headers + (NATIVE_HEADERS if self.api == "native" else ())
         record = await exchange(
             self.target,
             method,

@@ -22,6 +22,7 @@ from ..openai_types import (
     ChatCompletionStreamChoice,
     ChatCompletionStreamDelta,
     ChatCompletionStreamResponse,
+    ChatCompletionUsage,
     ChatMessage,
     OpenAIErrorResponse,
 )
@@ -49,6 +50,7 @@ _PROBLEMS_SHOWN = 3
 _USAGE_COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens")
 _MAX_TEXT = 256  # longest system_fingerprint or service_tier let through, in characters
 _MAX_CHOICES = 16  # choices eased per message (a probe asks for one)
+_MAX_DETAILS = 16  # counts in a usage's *_tokens_details let through
 
 
 def described(exc: ProtocolError) -> str:
@@ -90,6 +92,23 @@ def _is_usage_or_null(value: Any) -> bool:
     return value is None or _is_usage(value, exact=True)
 
 
+def _is_token_details(value: Any) -> bool:
+    """An object of a few counts (``cached_tokens``, ``reasoning_tokens`` ...), each an
+    integer >= 0 or null."""
+    return (
+        isinstance(value, dict)
+        and len(value) <= _MAX_DETAILS
+        and all(
+            isinstance(key, str) and (count is None or (type(count) is int and count >= 0))
+            for key, count in value.items()
+        )
+    )
+
+
+def _is_no_annotations(value: Any) -> bool:
+    return isinstance(value, list) and not value
+
+
 # Keys OpenAI writes that an older version of this package's types may not have, with the
 # values OpenAI writes (a logprobs, a refusal or a usage nobody asked for is null), per type.
 _OPENAI_KEYS: dict[type[BaseModel], dict[str, Callable[[Any], bool]]] = {
@@ -98,7 +117,11 @@ _OPENAI_KEYS: dict[type[BaseModel], dict[str, Callable[[Any], bool]]] = {
         "service_tier": _is_text_or_null,
     },
     ChatCompletionChoice: {"logprobs": _is_null},
-    ChatMessage: {"refusal": _is_null},
+    ChatMessage: {"refusal": _is_null, "annotations": _is_no_annotations},
+    ChatCompletionUsage: {
+        "prompt_tokens_details": _is_token_details,
+        "completion_tokens_details": _is_token_details,
+    },
     ChatCompletionStreamResponse: {
         "system_fingerprint": _is_text_or_null,
         "service_tier": _is_text_or_null,
@@ -131,14 +154,16 @@ def _drop_keys(message_type: type[BaseModel], data: Any) -> bool:
 def without_openai_extras(message_type: type[BaseModel], raw: Any) -> bool:
     """Drop from ``raw`` (parsed JSON of a ``message_type``) the keys OpenAI itself writes
     that this package's type lacks (``system_fingerprint``, ``service_tier``, a null
-    ``logprobs`` or ``refusal``, a chunk's ``usage``), so that a server answering as OpenAI
+    ``logprobs`` or ``refusal``, empty ``annotations``, the usage's ``*_tokens_details``, a
+    chunk's ``usage``), so that a server answering as OpenAI
     does is not failed for it; True when one was dropped. Every other key stays, and is
     judged strictly."""
     nesting = _OPENAI_NESTING.get(message_type)
     if nesting is None or not isinstance(raw, dict):
         return False
     choice_type, inner_key, inner_type = nesting
-    dropped = _drop_keys(message_type, raw)
+    dropped = _drop_keys(ChatCompletionUsage, raw.get("usage"))  # first: a chunk's usage
+    dropped = _drop_keys(message_type, raw) | dropped  # is let through with three counts only
     choices = raw.get("choices")
     for choice in choices[:_MAX_CHOICES] if isinstance(choices, list) else ():
         dropped = _drop_keys(choice_type, choice) | dropped
