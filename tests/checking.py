@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -186,8 +187,9 @@ class Dispatcher:
     def __init__(self, apps: Mapping[str, ASGIApp], lifespan: ASGIApp) -> None:
         self.apps = dict(apps)
         self._lifespan = lifespan
-        self.finished = 0
-        """Requests answered so far (every app), for tests that wait for progress."""
+        self.finished: Counter[str] = Counter()
+        """Requests answered so far by each app, for tests that wait for progress (a hung
+        app of an earlier test may finish at any time, so each app is counted apart)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -201,7 +203,7 @@ class Dispatcher:
                 try:
                     await app(inner, receive, send)
                 finally:
-                    self.finished += 1
+                    self.finished[name] += 1
                 return
         await send({"type": "http.response.start", "status": 404, "headers": []})
         await send({"type": "http.response.body", "body": b""})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -32,6 +33,7 @@ from sagellm_protocol.check import (
     measure_latency,
     run_probes,
 )
+from sagellm_protocol.check._latency import run_until_interrupted
 from sagellm_protocol.cli import main
 from sagellm_protocol.limits import MAX_MESSAGE_SIZE
 from sagellm_protocol.testing import MockEngine
@@ -854,27 +856,48 @@ def test_bad_arguments_write_no_json_file(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_in_latency_mode_reports_what_finished(base: str, dispatcher: Dispatcher) -> None:
-    before = dispatcher.finished
+    before = dispatcher.finished["slow"]
     command = [sys.executable, "-m", "sagellm_protocol", "check", f"{base}/slow",
                "--requests", "1000", "--concurrency", "2", "--max-tokens", "8"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
-        while dispatcher.finished < before + 4 and time.monotonic() < deadline:
-            time.sleep(0.02)  # the model list and three streams at least
+        while dispatcher.finished["slow"] < before + 6 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the model list and five streams, of which the command has
+            # read all but the (at most two) still in flight
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode == 1
+    assert process.returncode == 1, (out, err)
     assert "Traceback" not in err
     head = out.splitlines()[0]
     assert " of 1000 requests finished (" in head
     assert head.endswith(", 0 failed, interrupted")
     assert int(head.split()[0]) >= 3
     assert "TTFT" in out
+
+
+def test_ctrl_c_stops_a_run_that_swallows_the_cancel() -> None:
+    caught: list[str] = []
+    stopped: list[bool] = []
+
+    async def nap() -> None:  # what wait_for can do with a cancel before Python 3.12
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            caught.append("cancelled")
+
+    async def stubborn() -> None:
+        asyncio.get_running_loop().call_later(0.05, os.kill, os.getpid(), signal.SIGINT)
+        await nap()
+        await nap()
+
+    assert run_until_interrupted(stubborn(), lambda: stopped.append(True))
+    assert caught == ["cancelled", "cancelled"]  # cancelled again, not left to sleep
+    assert stopped == [True]
 
 
 # --- the docs -------------------------------------------------------------------------------------

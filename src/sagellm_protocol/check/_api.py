@@ -69,7 +69,7 @@ def run_probes(
     """
     target = checked_target(url, api, timeout, headers)
     run = ProbeRun(target, api, model, float(timeout), deterministic, tuple(headers))
-    interrupted = run_until_interrupted(run.run(on_result))
+    interrupted = run_until_interrupted(run.run(on_result), run.stop)
     return CheckReport(target.url, api, run.model, tuple(run.results), interrupted)
 
 
@@ -111,7 +111,7 @@ def measure_latency(
         tuple(headers),
         on_progress,
     )
-    interrupted = run_until_interrupted(run.run())
+    interrupted = run_until_interrupted(run.run(), run.stop)
     return LatencyReport(
         url=target.url,
         api=api,

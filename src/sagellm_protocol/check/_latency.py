@@ -4,6 +4,7 @@ the package's own definitions (``metrics.metrics_from_timings``) and summarized.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import uuid
 from collections.abc import Callable, Coroutine
@@ -22,6 +23,8 @@ from ._streams import ChatStream, NativeStream, described
 
 __all__ = ["LatencyRun", "run_until_interrupted"]
 
+_RECANCEL_S = 0.2  # how long a cancelled run has before it is cancelled again, in seconds
+
 
 @dataclass
 class LatencyRun:
@@ -39,6 +42,12 @@ class LatencyRun:
     metrics: list[Metrics] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     problem: str | None = None
+    stopped: bool = False
+    """Set by ``stop``: no request starts after it."""
+
+    def stop(self) -> None:
+        """Start no more requests (Ctrl-C)."""
+        self.stopped = True
 
     async def run(self) -> None:
         """Find the model if none was given, then send the requests, ``concurrency`` at once."""
@@ -50,6 +59,8 @@ class LatencyRun:
 
         async def worker() -> None:
             for index in indexes:  # one iterator shared: each request is sent once
+                if self.stopped:
+                    return
                 outcome = await self._one(index)
                 if isinstance(outcome, Metrics):
                     self.metrics.append(outcome)
@@ -116,23 +127,23 @@ class LatencyRun:
             return f"the timings give no metrics: {described(exc)}"
 
 
-def run_until_interrupted(work: Coroutine[Any, Any, None]) -> bool:
+def run_until_interrupted(work: Coroutine[Any, Any, None], stop: Callable[[], None]) -> bool:
     """Run ``work`` in a new event loop until it ends or Ctrl-C (SIGINT) stops it, which
-    cancels what is in flight. True when it was stopped. (In a thread other than the main
-    one, Ctrl-C is left to Python.)"""
-    return asyncio.run(_until_interrupted(work))
+    calls ``stop`` (so that nothing new starts) and cancels what is in flight. True when it
+    was stopped. (In a thread other than the main one, Ctrl-C is left to Python.)"""
+    return asyncio.run(_until_interrupted(work, stop))
 
 
-async def _until_interrupted(work: Coroutine[Any, Any, None]) -> bool:
+async def _until_interrupted(work: Coroutine[Any, Any, None], stop: Callable[[], None]) -> bool:
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
+    interrupt = asyncio.Event()
     task = asyncio.ensure_future(work)
     try:
-        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGINT, interrupt.set)
         installed = True
     except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, or Windows
         installed = False
-    stopper = asyncio.ensure_future(stop.wait())
+    stopper = asyncio.ensure_future(interrupt.wait())
     try:
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -142,6 +153,10 @@ async def _until_interrupted(work: Coroutine[Any, Any, None]) -> bool:
     if task.done():
         task.result()  # a bug of the checker surfaces here
         return False
+    stop()
     task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    while not (await asyncio.wait({task}, timeout=_RECANCEL_S))[0]:
+        task.cancel()  # before Python 3.12 wait_for can lose a cancel: ask again
+    with contextlib.suppress(asyncio.CancelledError):
+        task.result()
     return True

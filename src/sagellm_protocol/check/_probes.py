@@ -243,12 +243,20 @@ class ProbeRun:
     results: list[ProbeResult] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
     found: dict[str, Any] = field(default_factory=dict)
+    stopped: bool = False
+    """Set by ``stop``: no probe starts after it."""
+
+    def stop(self) -> None:
+        """Start no more probes (Ctrl-C)."""
+        self.stopped = True
 
     async def run(self, on_result: Callable[[ProbeResult], None] | None) -> None:
         """Run every probe of the API in order; each result goes to ``results`` at once."""
         self.model = self.given_model
         steps = _OPENAI_STEPS if self.api == "openai" else _NATIVE_STEPS
         for probe in (probe for probe in PROBES if probe.api == self.api):
+            if self.stopped:
+                return
             try:
                 verdict, message = await steps[probe.id](self)
             except Exception as exc:  # a bug of the checker: one failing probe, not a traceback
