@@ -268,3 +268,43 @@ def test_split_shapes() -> None:
 def test_split_needs_a_positive_integer_step(bad: object) -> None:
     with pytest.raises(ValueError, match="tokens_per_delta"):
         split_response(example(Response), tokens_per_delta=bad)  # type: ignore[arg-type]
+
+
+def _state(assembler: StreamAssembler) -> tuple[object, ...]:
+    return (
+        assembler.started,
+        assembler.finished,
+        assembler.engine_id,
+        assembler.output_text,
+        assembler.output_tokens,
+        assembler.prompt_tokens,
+    )
+
+
+@pytest.mark.parametrize(
+    ("events", "index"),
+    [(v[1], v[2]) for v in GRAMMAR_VIOLATIONS],
+    ids=[v[0] for v in GRAMMAR_VIOLATIONS],
+)
+def test_a_rejected_event_changes_nothing(
+    events: Callable[[], list[StreamEvent]], index: int
+) -> None:
+    assembler = StreamAssembler()
+    stream = events()
+    for event in stream[:index]:
+        assembler.add(event)
+    before = _state(assembler)
+    rejected = stream[index].model_copy(update={"engine_id": "engine-of-the-rejected-event"})
+    with pytest.raises(ProtocolError):
+        assembler.add(rejected)
+    assert _state(assembler) == before
+
+
+def test_a_rejected_end_event_leaves_its_engine_id_unrecorded() -> None:
+    assembler = StreamAssembler()
+    assembler.add(start())
+    assembler.add(delta("Hi", (42,)))
+    with pytest.raises(ProtocolError, match="output_text"):
+        assembler.add(end("wrong", (42,), engine_id="e1"))
+    assembler.add(end("Hi", (42,), engine_id="e2"))
+    assert assembler.engine_id == "e2"

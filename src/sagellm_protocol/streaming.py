@@ -73,7 +73,7 @@ class StreamAssembler:
         """Add the next event of the stream; ``ProtocolError`` if it breaks the grammar."""
         index = self._count
         if isinstance(event, StreamEventDelta):
-            self._check_identity(event, index, "a delta")
+            self._engine_id = self._check_identity(event, index, "a delta")
             self._chunks.append(event.chunk)
             self._tokens.extend(event.chunk_tokens)
         elif isinstance(event, StreamEventStart):
@@ -82,7 +82,7 @@ class StreamAssembler:
             self._start = event
             self._engine_id = event.engine_id
         elif isinstance(event, StreamEventEnd):
-            self._check_identity(event, index, "the end event")
+            engine_id = self._check_identity(event, index, "the end event")
             if event.output_text != "".join(self._chunks):
                 raise _violation(
                     index, "output_text must equal the concatenation of the chunks", "output_text"
@@ -93,14 +93,16 @@ class StreamAssembler:
                     "output_tokens must equal the concatenation of the chunk_tokens",
                     "output_tokens",
                 )
-            self._end = event
+            self._end, self._engine_id = event, engine_id
         else:
             raise TypeError(
                 f"StreamAssembler.add() takes a stream event, not {type(event).__name__}"
             )
         self._count += 1
 
-    def _check_identity(self, event: StreamEvent, index: int, what: str) -> None:
+    def _check_identity(self, event: StreamEvent, index: int, what: str) -> str | None:
+        """Raise if ``event`` does not belong to this stream; return the stream's engine_id
+        with the event added (recorded by the caller once every check passed)."""
         if self._start is None:
             raise _violation(index, f"{what} must come after the start event", "event")
         if self._end is not None:
@@ -109,11 +111,11 @@ class StreamAssembler:
             raise _violation(index, "request_id must be the same in every event", "request_id")
         if event.trace_id != self._start.trace_id:
             raise _violation(index, "trace_id must be the same in every event", "trace_id")
-        if event.engine_id is not None:
-            if self._engine_id is None:
-                self._engine_id = event.engine_id
-            elif event.engine_id != self._engine_id:
-                raise _violation(index, "engine_id must be the same in every event", "engine_id")
+        if event.engine_id is None or self._engine_id is None:
+            return self._engine_id or event.engine_id
+        if event.engine_id != self._engine_id:
+            raise _violation(index, "engine_id must be the same in every event", "engine_id")
+        return self._engine_id
 
     def response(self) -> Response:
         """The Response the stream describes; ``ProtocolError`` if no end event came yet."""
