@@ -85,14 +85,16 @@ class SSEDecoder:
     ``feed(chunk)`` returns the events completed by ``chunk`` (possibly none); ``close()``
     ends the stream and raises ``ProtocolError`` if a frame is unfinished. A malformed frame
     raises ``ProtocolError`` whose messages name the frame number (counted from 1). After
-    ``data: [DONE]``, ``done`` is true and any further event is an error. A frame (or a line)
-    longer than ``max_frame_size`` bytes is refused rather than buffered.
+    ``data: [DONE]``, ``done`` is true and any further event is an error. A frame whose lines
+    (of every kind but comments; line ends not counted) hold more than ``max_frame_size`` bytes,
+    or a comment line longer than that, is refused rather than buffered, with the same verdict
+    however the bytes are split into chunks.
     """
 
     def __init__(self, *, max_frame_size: int = MAX_MESSAGE_SIZE) -> None:
         self._max_frame_size = max_frame_size
         self._events = decoder_for(StreamEvent)
-        self._frame_size = 0  # bytes of data lines in the current frame
+        self._frame_size = 0  # bytes of the current frame's lines (line ends and comments not)
         self._buffer = bytearray()
         self._scanned = 0  # bytes of the buffer already searched for a line end
         self._skip_line_feed = False  # the last line ended with CR: a following LF belongs to it
@@ -139,11 +141,22 @@ class SSEDecoder:
         if line_start:
             del buffer[:line_start]
         self._scanned = len(buffer)
-        if len(buffer) > self._max_frame_size:
-            raise self._frame_error(
-                f"a line is longer than the limit of {self._max_frame_size} bytes"
-            )
+        if buffer:
+            # The unfinished line is refused as soon as it is sure to be refused once finished,
+            # so every chunking of the same bytes gets the same verdict.
+            self._check_size(len(buffer), comment=buffer[0] == 0x3A)
         return events
+
+    def _check_size(self, line_size: int, *, comment: bool) -> None:
+        """Refuse a line that breaks the size limit: every line counts toward its frame's
+        size except a comment, which must fit the limit on its own."""
+        if comment:
+            if line_size > self._max_frame_size:
+                raise self._frame_error(
+                    f"a line is longer than the limit of {self._max_frame_size} bytes"
+                )
+        elif self._frame_size + line_size > self._max_frame_size:
+            raise self._frame_error(f"larger than the limit of {self._max_frame_size} bytes")
 
     def close(self) -> list[StreamEvent]:
         """End the stream. Raises ``ProtocolError`` if the last frame is unfinished."""
@@ -160,7 +173,9 @@ class SSEDecoder:
     def _line(self, raw: bytes) -> StreamEvent | None:
         if not raw:
             return self._dispatch()
-        if raw[0] == 0x3A:  # ':' starts a comment
+        comment = raw[0] == 0x3A  # ':' starts a comment
+        self._check_size(len(raw), comment=comment)
+        if comment:
             return None
         try:
             line = raw.decode("utf-8")
@@ -170,10 +185,8 @@ class SSEDecoder:
         if colon and value.startswith(" "):
             value = value[1:]
         self._frame_open = True
+        self._frame_size += len(raw)
         if name == "data":
-            self._frame_size += len(raw)
-            if self._frame_size > self._max_frame_size:
-                raise self._frame_error(f"larger than the limit of {self._max_frame_size} bytes")
             self._data.append(value)
         elif name == "event":
             self._event_type = value
