@@ -52,6 +52,26 @@ def test_size_limit_applies_to_every_text_form(form: object) -> None:
     assert _size_refused(form(_padded(501)), max_size=500)  # type: ignore[operator]
 
 
+class _ShortBytes(bytes):
+    def __len__(self) -> int:
+        return 1
+
+
+class _ShortStr(str):
+    def __len__(self) -> int:
+        return 1
+
+
+@pytest.mark.parametrize(
+    "form",
+    [_ShortBytes, lambda b: _ShortStr(b.decode()), lambda b: memoryview(b).cast("I")],
+    ids=["bytes subclass", "str subclass", "memoryview of 4-byte items"],
+)
+def test_size_limit_counts_bytes_whatever_the_length_says(form: object) -> None:
+    assert not _size_refused(form(_padded(504)), max_size=504)  # type: ignore[operator]
+    assert _size_refused(form(_padded(504)), max_size=503)  # type: ignore[operator]
+
+
 def test_size_limit_counts_utf8_bytes_of_a_str() -> None:
     text = encode(example(Request, prompt="é" * 300)).decode()  # 2 bytes per "é"
     size = len(text.encode())
@@ -120,8 +140,36 @@ def test_option_values_are_checked() -> None:
 def test_sse_decoder_refuses_a_huge_line_without_buffering_it() -> None:
     decoder = SSEDecoder(max_frame_size=1000)
     decoder.feed(b"data: " + b"x" * 900)
-    with pytest.raises(ProtocolError, match="a line is longer than the limit of 1000 bytes"):
+    with pytest.raises(ProtocolError, match="frame 1: larger than the limit of 1000 bytes"):
         decoder.feed(b"x" * 200)
+
+
+def _sse_verdict(chunks: list[bytes], max_frame_size: int) -> str:
+    decoder = SSEDecoder(max_frame_size=max_frame_size)
+    try:
+        for chunk in chunks:
+            decoder.feed(chunk)
+        decoder.close()
+    except ProtocolError as exc:
+        return exc.error.message
+    return "accepted"
+
+
+@pytest.mark.parametrize("kind", [b"data: ", b"event: ", b"id: ", b"retry: ", b"x-other: ", b": "])
+@pytest.mark.parametrize("length", [31, 32, 33, 40])
+def test_sse_size_verdict_is_the_same_for_every_chunking_and_line_kind(
+    kind: bytes, length: int
+) -> None:
+    stream = kind + b"1" * (length - len(kind)) + b"\n\n"
+    whole = _sse_verdict([stream], 32)
+    assert ("limit of 32 bytes" in whole) == (length > 32)
+    for cut in range(1, len(stream)):
+        assert _sse_verdict([stream[:cut], stream[cut:]], 32) == whole
+
+
+def test_sse_lines_of_every_kind_count_toward_the_frame_size() -> None:
+    frame = b"event: delta\nid: 1234567890\nretry: 10\ndata: 1\n\n"
+    assert "larger than the limit of 32 bytes" in _sse_verdict([frame], 32)
 
 
 def test_sse_decoder_refuses_a_huge_frame_of_many_lines() -> None:

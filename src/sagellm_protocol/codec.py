@@ -381,11 +381,19 @@ def _check_options(unknown: str, duplicate_keys: str) -> None:
 
 
 def _json_text(data: Any) -> bytes | str | None:
-    """``data`` as JSON text for pydantic-core (bytes or str), or None for a mapping."""
-    if isinstance(data, (bytes, str)):
-        return data
-    if isinstance(data, (bytearray, memoryview)):
-        return bytes(data)
+    """``data`` as JSON text for pydantic-core (bytes or str), or None for a mapping.
+
+    A subclass of bytes or str becomes the plain value it holds, and any bytes-like input the
+    bytes of its buffer, so the size limit counts bytes whatever ``__len__`` or the item size
+    says.
+    """
+    kind = type(data)
+    if kind is bytes or kind is str:
+        return data  # type: ignore[no-any-return]
+    if isinstance(data, str):
+        return str.__str__(data)
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return memoryview(data).tobytes()
     if isinstance(data, Mapping):
         return None
     raise TypeError(f"decode() takes bytes, str or a mapping, not {type(data).__name__}")
