@@ -7,6 +7,7 @@ validated. The field kinds are read from the models, so a new field is covered a
 from __future__ import annotations
 
 import enum
+import json
 import math
 import types
 import typing
@@ -15,7 +16,7 @@ from typing import Annotated, Any, Union
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from sagellm_protocol import ProtocolError
+from sagellm_protocol import Metrics, ProtocolError, decode
 from sagellm_protocol.registry import MESSAGE_TYPES
 from sagellm_protocol.testing import example, example_data
 
@@ -129,6 +130,50 @@ def test_non_finite_floats_are_rejected(model: type[BaseModel], name: str, value
         example(model, **{name: [value] if is_list else value})
     kinds = {error["type"] for error in caught.value.errors()}
     assert "finite_number" in kinds
+
+
+INEXACT = [2**53 + 1, -(2**53) - 1, 2**64 + 1, 10**30]
+
+
+def _inexact_verdict(model: type[BaseModel], name: str, value: int, wire: bool) -> list[Any]:
+    """The (param, message) of every error for ``value`` in the float slot ``name``."""
+    is_list = (model, name) not in FLOAT_FIELDS
+    data = {**example_data(model), name: [value] if is_list else value}
+    try:
+        if wire:
+            decode(model, json.dumps(data))
+        else:
+            model.model_validate(data)
+    except ValidationError as exc:
+        return [(e.param, e.message) for e in ProtocolError.from_validation_error(exc).errors]
+    except ProtocolError as exc:
+        return [(e.param, e.message) for e in exc.errors]
+    return []
+
+
+@pytest.mark.parametrize(
+    ("model", "name"), FLOAT_SLOTS, ids=[f"{m.__name__}.{n}" for m, n in FLOAT_SLOTS]
+)
+@pytest.mark.parametrize("wire", [True, False], ids=["json", "python"])
+def test_an_integer_a_float_cannot_hold_exactly_is_refused_saying_so(
+    model: type[BaseModel], name: str, wire: bool
+) -> None:
+    param = name if (model, name) in FLOAT_FIELDS else f"{name}[0]"
+    for value in INEXACT:
+        assert _inexact_verdict(model, name, value, wire) == [
+            (
+                param,
+                f"{param}: must be a number a float holds exactly (not an integer beyond ±2**53)",
+            )
+        ]
+
+
+@pytest.mark.parametrize("wire", [True, False], ids=["json", "python"])
+def test_integers_up_to_2_pow_53_are_taken_as_floats(wire: bool) -> None:
+    for value in (2**53, -(2**53) + 1, 2**53 - 1):
+        data = {**example_data(Metrics), "throughput_tps": abs(value)}
+        metrics = decode(Metrics, json.dumps(data)) if wire else Metrics.model_validate(data)
+        assert metrics.throughput_tps == float(abs(value))
 
 
 @pytest.mark.parametrize("model", list(MESSAGE_TYPES.values()), ids=list(MESSAGE_TYPES))

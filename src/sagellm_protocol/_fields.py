@@ -3,8 +3,8 @@
 Each alias is an ``Annotated`` type with pydantic constraints, so the rule lives in the
 schema that pydantic-core executes (no Python code per value) and shows in the JSON Schema.
 Scalars are strict per field: ``True`` is not an int, ``"128"`` is not an int, ``8.0`` is not
-an int, numbers are not strings. An int is accepted where a float is expected. Float
-finiteness (no NaN, no ±Infinity) comes from the shared model config.
+an int, numbers are not strings. An int is accepted where a float is expected, up to
+±2**53 (``ExactFloat``). Float finiteness (no NaN, no ±Infinity) comes from the shared model config.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import Field, GetCoreSchemaHandler, Strict
+from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler, Strict
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from .limits import MAX_IDENTIFIER_LENGTH, MAX_METADATA_DEPTH
 
 __all__ = [
+    "MAX_EXACT_INTEGER",
+    "ExactFloat",
     "Flag",
     "Identifier",
     "Megabytes",
@@ -85,6 +88,57 @@ OrderedList = InPython(check=_refuse_unordered)
 NotBytes = InPython(check=_refuse_bytes)
 """Marker for enum fields: bytes are refused; the member or its exact string value is taken."""
 
+MAX_EXACT_INTEGER = 2**53
+"""Largest integer (in magnitude) a float field takes: every integer up to it is exactly a
+float, and beyond it some are not."""
+
+_INEXACT_RULE = "must be a number a float holds exactly (not an integer beyond ±2**53)"
+_NOT_INTEGERS = (float, str, bool, type(None), list, dict)  # what JSON gives besides ints
+
+
+def _refuse_inexact(value: Any) -> Any:
+    integer = isinstance(value, int) and not isinstance(value, bool)
+    if integer and not -MAX_EXACT_INTEGER <= value <= MAX_EXACT_INTEGER:
+        raise PydanticCustomError("rule_inexact_integer", _INEXACT_RULE)
+    return value
+
+
+class ExactFloat:
+    """Annotated marker for a float field: an integer beyond ±2**53 is refused, with a message
+    saying why, rather than rounded (or, depending on the pydantic version, refused as "not a
+    number"), so every supported pydantic gives one verdict.
+
+    JSON input is checked in pydantic-core (no Python call per value); Python input by a
+    check run before the field's own validation. The JSON Schema is the float field's own.
+    """
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        schema = handler(source)
+        exact = core_schema.union_schema(
+            [
+                core_schema.is_instance_schema(_NOT_INTEGERS),
+                core_schema.int_schema(strict=True, ge=-MAX_EXACT_INTEGER, le=MAX_EXACT_INTEGER),
+            ],
+            mode="left_to_right",
+            custom_error_type="rule_inexact_integer",
+            custom_error_message=_INEXACT_RULE,
+        )
+        return core_schema.json_or_python_schema(
+            # The JSON value as Python (an int stays an int of any size), the integer check,
+            # then the field's own validation.
+            json_schema=core_schema.chain_schema([core_schema.any_schema(), exact, schema]),
+            python_schema=core_schema.no_info_before_validator_function(_refuse_inexact, schema),
+        )
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        python_schema: Any = schema["python_schema"]
+        return handler(python_schema["schema"])
+
+
 Identifier = Annotated[str, Strict(), Field(min_length=1, max_length=MAX_IDENTIFIER_LENGTH)]
 """An identifier (request_id, trace_id, model, handle_id, device, ...): 1 to 256 characters."""
 
@@ -94,7 +148,7 @@ Text = Annotated[str, Strict(), InPython(unicode=True)]
 Flag = Annotated[bool, Strict()]
 """A boolean: only ``true``/``false``; ``1``, ``"yes"`` and ``"true"`` are refused."""
 
-StrictFloat = Annotated[float, Strict()]
+StrictFloat = Annotated[float, Strict(), ExactFloat()]
 """A finite float; an int is accepted and stored as float, a bool or a string is refused."""
 
 NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
@@ -112,16 +166,16 @@ TokenCount = Annotated[int, Strict(), Field(ge=0)]
 PositiveCount = Annotated[int, Strict(), Field(gt=0)]
 """A count that must be positive: an integer > 0."""
 
-Millis = Annotated[float, Strict(), Field(ge=0)]
+Millis = Annotated[float, Strict(), Field(ge=0), ExactFloat()]
 """A duration in milliseconds: a finite float >= 0."""
 
-Seconds = Annotated[float, Strict(), Field(ge=0)]
+Seconds = Annotated[float, Strict(), Field(ge=0), ExactFloat()]
 """An absolute time in seconds on the producer's clock: a finite float >= 0."""
 
-TokensPerSecond = Annotated[float, Strict(), Field(ge=0)]
+TokensPerSecond = Annotated[float, Strict(), Field(ge=0), ExactFloat()]
 """A throughput in tokens per second: a finite float >= 0."""
 
-Probability = Annotated[float, Strict(), Field(ge=0, le=1)]
+Probability = Annotated[float, Strict(), Field(ge=0, le=1), ExactFloat()]
 """A ratio in [0, 1]."""
 
 Megabytes = Annotated[int, Strict(), Field(ge=0)]

@@ -34,7 +34,16 @@ from pydantic import (
 from ._aio import AnyIterable
 from ._astream import TextFrame, write_stream
 from ._base import ProtocolModel
-from ._fields import Flag, Identifier, NonNegativeInt, OrderedList, PositiveCount, Text, UnixSeconds
+from ._fields import (
+    ExactFloat,
+    Flag,
+    Identifier,
+    NonNegativeInt,
+    OrderedList,
+    PositiveCount,
+    Text,
+    UnixSeconds,
+)
 from .codec import JsonInput, decode, encode
 from .errors import ProtocolError
 from .openai_compat import (
@@ -100,9 +109,9 @@ class CompletionRequest(ProtocolModel):
     """The prompt: a string, or a list holding one string (token-id prompts are refused)."""
     max_tokens: PositiveCount | None = None
     """Most output tokens to generate, in tokens; > 0; 16 when not given."""
-    temperature: Annotated[float, Strict(), Field(ge=0, le=2)] = 1.0
+    temperature: Annotated[float, Strict(), Field(ge=0, le=2), ExactFloat()] = 1.0
     """Sampling temperature, unitless, in [0, 2]; 0 means greedy decoding."""
-    top_p: Annotated[float, Strict(), Field(gt=0, le=1)] | None = None
+    top_p: Annotated[float, Strict(), Field(gt=0, le=1), ExactFloat()] | None = None
     """Nucleus sampling probability mass, in (0, 1]."""
     n: Annotated[int, Strict(), Field(ge=1, le=128), _refused("n")] = 1
     """Number of choices to generate, 1 to 128 (only 1 can be served)."""
@@ -110,9 +119,9 @@ class CompletionRequest(ProtocolModel):
     """True to receive ``text_completion`` chunks as server-sent events."""
     stop: Text | Annotated[list[Text], OrderedList] | None = None
     """A stop string or a list of them; generation ends before the first one produced."""
-    presence_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] = 0.0
+    presence_penalty: Annotated[float, Strict(), Field(ge=-2, le=2), ExactFloat()] = 0.0
     """Penalty for tokens already present, unitless, in [-2, 2]."""
-    frequency_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] = 0.0
+    frequency_penalty: Annotated[float, Strict(), Field(ge=-2, le=2), ExactFloat()] = 0.0
     """Penalty proportional to token frequency so far, unitless, in [-2, 2]."""
     echo: Annotated[Flag, _refused("echo")] = False
     """True to return the prompt before the completion (only false can be served)."""

@@ -27,6 +27,7 @@ from typing_extensions import Self
 
 from ._base import ProtocolModel, rule_error
 from ._fields import (
+    ExactFloat,
     Identifier,
     NonNegativeInt,
     OrderedList,
@@ -121,21 +122,21 @@ class ChatCompletionRequest(ProtocolModel):
     """Name of the model to run."""
     messages: Annotated[list[ChatMessage], Field(min_length=1), OrderedList]
     """The conversation so far; at least one message."""
-    temperature: Annotated[float, Strict(), Field(ge=0, le=2)] = 1.0
+    temperature: Annotated[float, Strict(), Field(ge=0, le=2), ExactFloat()] = 1.0
     """Sampling temperature, unitless, in [0, 2]; 0 means greedy decoding."""
     max_tokens: PositiveCount | None = None
     """Most output tokens to generate, in tokens; > 0."""
     stream: Annotated[bool, Strict()] = False
     """True to receive ``chat.completion.chunk`` server-sent events."""
-    top_p: Annotated[float, Strict(), Field(gt=0, le=1)] | None = None
+    top_p: Annotated[float, Strict(), Field(gt=0, le=1), ExactFloat()] | None = None
     """Nucleus sampling probability mass, in (0, 1]."""
     n: Annotated[int, Strict(), Field(ge=1, le=128)] = 1
     """Number of choices to generate, 1 to 128."""
     stop: Text | Annotated[list[Text], OrderedList] | None = None
     """A stop string or a list of them; generation ends before the first one produced."""
-    presence_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] = 0.0
+    presence_penalty: Annotated[float, Strict(), Field(ge=-2, le=2), ExactFloat()] = 0.0
     """Penalty for tokens already present, unitless, in [-2, 2]."""
-    frequency_penalty: Annotated[float, Strict(), Field(ge=-2, le=2)] = 0.0
+    frequency_penalty: Annotated[float, Strict(), Field(ge=-2, le=2), ExactFloat()] = 0.0
     """Penalty proportional to token frequency so far, unitless, in [-2, 2]."""
     user: Text | None = None
     """End-user identifier given by the client, for abuse monitoring."""

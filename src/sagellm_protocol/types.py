@@ -9,6 +9,7 @@ from typing_extensions import Self
 
 from ._base import ProtocolModel, rule_error
 from ._fields import (
+    ExactFloat,
     Flag,
     Identifier,
     Megabytes,
@@ -59,9 +60,9 @@ class Request(ProtocolModel):
     """Most output tokens to generate, in tokens; > 0."""
     stream: Flag
     """True to receive stream events, false for one Response."""
-    temperature: Annotated[float, Strict(), Field(gt=0, le=2)] | None = None
+    temperature: Annotated[float, Strict(), Field(gt=0, le=2), ExactFloat()] | None = None
     """Sampling temperature, unitless, in (0, 2]; None means the engine's default."""
-    top_p: Annotated[float, Strict(), Field(gt=0, le=1)] | None = None
+    top_p: Annotated[float, Strict(), Field(gt=0, le=1), ExactFloat()] | None = None
     """Nucleus sampling probability mass, in (0, 1]; None means the engine's default."""
     kv_budget_tokens: PositiveCount | None = None
     """Most KV-cache entries this request may hold, in tokens; > 0."""
