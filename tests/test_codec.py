@@ -26,6 +26,7 @@ from sagellm_protocol import (
     decode,
     encode,
 )
+from sagellm_protocol.limits import MAX_REPORTED_ERRORS
 from sagellm_protocol.registry import MESSAGE_TYPES
 from sagellm_protocol.testing import example, example_data
 from sagellm_protocol.testing.strategies import strategy_for, stream_events
@@ -295,3 +296,41 @@ def test_malformed_input_gives_protocol_error(what: str, data: Any, message_type
     for error in caught.value.errors:
         assert error.code is ErrorCode.INVALID_ARGUMENT
         assert error.message
+
+
+def _response_with_tokens(tokens: bytes, count: int) -> bytes:
+    base = encode(example(Response, output_text="", output_tokens=[]))
+    listed = b"[" + b",".join([tokens] * count) + b"]"
+    return base.replace(b'"output_tokens":[]', b'"output_tokens":' + listed)
+
+
+@pytest.mark.parametrize("size", [1_000, 100_000], ids=["1,000 wrong", "100,000 wrong"])
+def test_decode_lists_the_first_problems_and_counts_the_rest(size: int) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode(Response, _response_with_tokens(b"-1", size))
+    problem = caught.value
+    assert len(problem.errors) == MAX_REPORTED_ERRORS
+    assert problem.errors[0].param == "output_tokens[0]"
+    assert problem.errors[-1].param == f"output_tokens[{MAX_REPORTED_ERRORS - 1}]"
+    assert problem.more > 0
+    assert str(problem).endswith(f"and {problem.more} more problems")
+    assert len(str(problem)) < 100 * MAX_REPORTED_ERRORS
+
+
+def test_many_unknown_fields_are_capped_when_forbidden() -> None:
+    data = {**example_data(Request), **{f"extra{i}": i for i in range(5_000)}}
+    with pytest.raises(ProtocolError) as caught:
+        decode(Request, json.dumps(data))
+    assert [e.param for e in caught.value.errors] == [
+        f"extra{i}" for i in range(MAX_REPORTED_ERRORS)
+    ]
+    assert caught.value.more == 5_000 - MAX_REPORTED_ERRORS
+
+
+def test_many_ignored_fields_are_capped_and_counted() -> None:
+    data = {**example_data(Request), **{f"extra{i}": i for i in range(5_000)}}
+    ignored: list[str] = []
+    assert decode(Request, json.dumps(data), unknown="ignore", ignored=ignored) == example(Request)
+    assert ignored == [f"extra{i}" for i in range(MAX_REPORTED_ERRORS)] + [
+        f"and {5_000 - MAX_REPORTED_ERRORS} more"
+    ]

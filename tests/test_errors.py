@@ -22,7 +22,7 @@ from sagellm_protocol import (
     StreamEvent,
 )
 from sagellm_protocol.errors import ERROR_CODE_TABLE
-from sagellm_protocol.limits import MAX_PARAM_LENGTH
+from sagellm_protocol.limits import MAX_PARAM_LENGTH, MAX_REPORTED_ERRORS
 from sagellm_protocol.testing import example, example_data
 
 CODE_TABLE = [
@@ -322,3 +322,43 @@ def test_input_is_never_echoed(where: str, build: Callable[[], Any], root: Any) 
     for error in exc.errors:
         assert SECRET not in error.message
         assert error.message
+
+
+def _many(count: int) -> list[Error]:
+    return [
+        Error(code=ErrorCode.INVALID_ARGUMENT, message=f"f{i}: bad", param=f"f{i}")
+        for i in range(count)
+    ]
+
+
+def test_a_protocol_error_lists_at_most_the_cap_and_counts_the_rest() -> None:
+    problem = ProtocolError(_many(MAX_REPORTED_ERRORS + 7))
+    assert [error.param for error in problem.errors] == [
+        f"f{i}" for i in range(MAX_REPORTED_ERRORS)
+    ]
+    assert problem.more == 7
+    assert str(problem).startswith(f"{MAX_REPORTED_ERRORS + 7} problems: f0: bad; f1: bad;")
+    assert str(problem).endswith(f"f{MAX_REPORTED_ERRORS - 1}: bad; and 7 more problems")
+
+
+def test_a_protocol_error_adds_the_count_it_is_given() -> None:
+    problem = ProtocolError(_many(1), more=3)
+    assert (len(problem.errors), problem.more) == (1, 3)
+    assert str(problem) == "4 problems: f0: bad; and 3 more problems"
+
+
+def test_a_capped_protocol_error_pickles_with_its_count() -> None:
+    problem = pickle.loads(pickle.dumps(ProtocolError(_many(MAX_REPORTED_ERRORS + 2))))
+    assert (len(problem.errors), problem.more) == (MAX_REPORTED_ERRORS, 2)
+    assert str(problem).endswith("and 2 more problems")
+
+
+def test_a_validation_error_with_many_problems_is_converted_in_part() -> None:
+    count = 50_000
+    with pytest.raises(ValidationError) as caught:
+        Response.model_validate({**example_data(Response), "output_tokens": [-1] * count})
+    problem = ProtocolError.from_validation_error(caught.value)
+    params = [error.param for error in problem.errors]
+    assert params == [f"output_tokens[{i}]" for i in range(MAX_REPORTED_ERRORS)]
+    assert problem.more == count - MAX_REPORTED_ERRORS
+    assert str(problem).endswith(f"and {count - MAX_REPORTED_ERRORS} more problems")

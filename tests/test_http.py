@@ -280,3 +280,21 @@ def test_json_media_types(content_type: str | None, json_body: bool) -> None:
 )
 def test_envelope_by_path(path: str, envelope: Envelope) -> None:
     assert envelope_for_path(path) == envelope
+
+
+def test_the_count_decode_appends_to_ignored_is_kept_in_the_header() -> None:
+    paths = [f"f{i}" for i in range(MAX_REPORTED_ERRORS)] + ["and 480 more"]
+    _, value = ignored_fields_header(paths) or ("", "")
+    assert value.split(",")[-2:] == [f"f{MAX_REPORTED_ERRORS - 1}", "and 480 more"]
+
+
+def test_a_capped_protocol_error_keeps_its_count_in_the_native_reply() -> None:
+    problem = ProtocolError(
+        [
+            Error(code=ErrorCode.INVALID_ARGUMENT, message=f"f{i}: bad", param=f"f{i}")
+            for i in range(50)
+        ]
+    )
+    errors = json.loads(error_reply(problem).body)["errors"]
+    assert len(errors) == MAX_REPORTED_ERRORS
+    assert errors[-1]["message"] == f"and {50 - MAX_REPORTED_ERRORS + 1} more problems"

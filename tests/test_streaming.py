@@ -286,7 +286,7 @@ def _state(assembler: StreamAssembler) -> tuple[object, ...]:
     [(v[1], v[2]) for v in GRAMMAR_VIOLATIONS],
     ids=[v[0] for v in GRAMMAR_VIOLATIONS],
 )
-def test_a_rejected_event_changes_nothing(
+def test_a_rejected_event_leaves_the_state_as_it_was(
     events: Callable[[], list[StreamEvent]], index: int
 ) -> None:
     assembler = StreamAssembler()

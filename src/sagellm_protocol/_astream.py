@@ -68,14 +68,14 @@ def failure_error(exc: BaseException) -> Error:
     ``unavailable`` with a fixed message (its text may hold input, so it is logged instead).
     """
     if isinstance(exc, InvalidStreamError):
-        found = summary_error(exc.problem.errors)
+        found = summary_error(exc.problem.errors, exc.problem.more)
         return Error(
             code=ErrorCode.UNAVAILABLE,
             message=f"the engine's event stream is invalid: {found.message}",
             retryable=False,
         )
     if isinstance(exc, ProtocolError):
-        return summary_error(exc.errors)
+        return summary_error(exc.errors, exc.more)
     return Error(code=ErrorCode.UNAVAILABLE, message="the engine failed while generating")
 
 

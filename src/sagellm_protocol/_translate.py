@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, ValidationError
@@ -15,17 +15,33 @@ from pydantic_core import ErrorDetails
 
 from ._base import CONTRACT_RULE_PREFIXES
 from .errors import Error, field_error
+from .limits import MAX_REPORTED_ERRORS
 from .registry import validated_type
 
-__all__ = ["errors_from_details", "errors_from_validation_error"]
+__all__ = ["capped_errors", "errors_from_details", "errors_from_validation_error"]
+
+_LOOKAHEAD = 4 * MAX_REPORTED_ERRORS
+"""Pydantic problems converted at most: enough for the listed Errors, since a union reports
+up to one problem per alternative for one field, and they are folded into one Error."""
 
 
-def errors_from_validation_error(exc: ValidationError, root: Any = None) -> list[Error]:
-    """Every problem of ``exc`` as an ``Error``; ``root`` is the validated type (a model class
-    or a registered union), by default the one ``exc.title`` names."""
+def errors_from_validation_error(exc: ValidationError, root: Any = None) -> tuple[list[Error], int]:
+    """The first problems of ``exc`` as ``Error``s, and how many more there were (see
+    ``capped_errors``); ``root`` is the validated type (a model class or a registered union),
+    by default the one ``exc.title`` names."""
     if root is None:
         root = validated_type(exc.title)
-    return errors_from_details(exc.errors(include_url=False, include_input=False), root)
+    return capped_errors(exc.errors(include_url=False, include_input=False), root)
+
+
+def capped_errors(problems: Sequence[ErrorDetails], root: Any) -> tuple[list[Error], int]:
+    """The Errors of the first problems (at most ``MAX_REPORTED_ERRORS``) and the count of the
+    rest: only the first few problems are worded, so the work does not grow with the count.
+    The problems beyond those worded are counted as pydantic reports them."""
+    window = problems[:_LOOKAHEAD]
+    converted = errors_from_details(window, root)
+    listed = converted[:MAX_REPORTED_ERRORS]
+    return listed, len(converted) - len(listed) + len(problems) - len(window)
 
 
 def errors_from_details(problems: Iterable[ErrorDetails], root: Any) -> list[Error]:

@@ -19,7 +19,8 @@ Unknown fields
 ``unknown="ignore"`` is for a receiver whose peer speaks a newer 0.1.x (it announces its
 version in the ``X-SageLLM-Protocol-Version`` header, ``PROTOCOL_VERSION_HEADER``): unknown
 fields are dropped, and when the caller passes a list as ``ignored``, the path of every
-dropped field is appended to it, so nothing vanishes unseen::
+dropped field is appended to it, so nothing vanishes unseen (at most
+``limits.MAX_REPORTED_ERRORS`` paths; beyond them, one last entry ``"and N more"``)::
 
     dropped: list[str] = []
     request = decode(Request, body, unknown="ignore", ignored=dropped)
@@ -181,9 +182,10 @@ class Decoder(Generic[M]):
         if any(problem["type"] != "extra_forbidden" for problem in problems):
             # Unknown fields are not problems in this mode; report only the others.
             others = [problem for problem in problems if problem["type"] != "extra_forbidden"]
-            from ._translate import errors_from_details  # noqa: PLC0415 - the error path only
+            from ._translate import capped_errors  # noqa: PLC0415 - the error path only
 
-            raise ProtocolError(errors_from_details(others, self.type)) from None
+            errors, more = capped_errors(others, self.type)
+            raise ProtocolError(errors, more=more) from None
         # The JSON is well formed (its only problems are unknown fields): drop them, validate.
         parsed = _python_copy(data)
         model = self.type if self._union is None else self._union.members[parsed[self._union.tag]]
@@ -195,8 +197,10 @@ class Decoder(Generic[M]):
                 _drop(parsed, problem["loc"])
             message = validator.validate_python(parsed)
             if ignored is not None:
-                paths = ProtocolError.from_validation_error(unknown_fields, root=model).errors
-                ignored.extend(error.param or "" for error in paths)
+                dropped = ProtocolError.from_validation_error(unknown_fields, root=model)
+                ignored.extend(error.param or "" for error in dropped.errors)
+                if dropped.more:
+                    ignored.append(f"and {dropped.more} more")
             return message
 
     def __repr__(self) -> str:

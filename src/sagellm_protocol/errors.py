@@ -6,6 +6,7 @@ its gRPC status name and whether a retry may succeed, in one table (``ERROR_CODE
 
 from __future__ import annotations
 
+import functools
 import types
 from collections.abc import Iterable, Mapping
 from enum import Enum
@@ -15,7 +16,7 @@ from pydantic import Field, ValidationError
 
 from ._base import ProtocolModel
 from ._fields import Flag, NotBytes, Text
-from .limits import MAX_PARAM_LENGTH
+from .limits import MAX_PARAM_LENGTH, MAX_REPORTED_ERRORS
 
 __all__ = [
     "ERROR_CODE_TABLE",
@@ -25,6 +26,7 @@ __all__ = [
     "ProtocolError",
     "bounded",
     "field_error",
+    "more_problems",
 ]
 
 
@@ -108,28 +110,45 @@ class Error(ProtocolModel):
 class ProtocolError(ValueError):
     """Raised by the wire helpers when a message breaks the contract.
 
-    ``errors`` lists every problem found, not only the first. Model constructors keep raising
-    pydantic's ``ValidationError``; ``ProtocolError.from_validation_error`` converts one.
+    ``errors`` lists the problems found, in the order found: every one, up to
+    ``limits.MAX_REPORTED_ERRORS``; ``more`` counts those beyond (the message says
+    "and N more problems"). This is the error to log or to show: its messages never hold
+    input. Model constructors keep raising pydantic's ``ValidationError``, whose ``errors()``
+    and ``json()`` carry the input; ``ProtocolError.from_validation_error`` converts one.
     """
 
     errors: list[Error]
-    """Every problem found, in the order they were found; never empty."""
+    """The problems found, in the order they were found (at most ``MAX_REPORTED_ERRORS``);
+    never empty."""
+    more: int
+    """How many more problems there were than ``errors`` lists (0 when it lists them all)."""
 
-    def __init__(self, errors: Error | Iterable[Error]) -> None:
-        found = [errors] if isinstance(errors, Error) else list(errors)
+    def __init__(self, errors: Error | Iterable[Error], *, more: int = 0) -> None:
+        found: list[Error] = []
+        extra = 0
+        for error in [errors] if isinstance(errors, Error) else errors:
+            if len(found) < MAX_REPORTED_ERRORS:
+                found.append(error)
+            else:
+                extra += 1
         if not found:
             raise ValueError("ProtocolError needs at least one Error")
+        if type(more) is not int or more < 0:
+            raise ValueError("more must be an integer >= 0")
         self.errors = found
+        self.more = more + extra
         super().__init__(self._summary())
 
     def _summary(self) -> str:
-        if len(self.errors) == 1:
+        if len(self.errors) == 1 and not self.more:
             return self.errors[0].message
         listed = "; ".join(error.message for error in self.errors)
-        return f"{len(self.errors)} problems: {listed}"
+        if self.more:
+            listed += f"; {more_problems(self.more)}"
+        return f"{len(self.errors) + self.more} problems: {listed}"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.errors,))
+        return (functools.partial(type(self), more=self.more), (self.errors,))
 
     @property
     def error(self) -> Error:
@@ -143,19 +162,26 @@ class ProtocolError(ValueError):
 
     @classmethod
     def from_validation_error(cls, exc: ValidationError, *, root: Any = None) -> ProtocolError:
-        """Turn every problem in a pydantic ``ValidationError`` into an ``Error``.
+        """Turn the problems in a pydantic ``ValidationError`` into ``Error``s.
 
         Each ``Error`` has code ``invalid_argument``, the path of the field in ``param``
         (``messages[0].content``: dots for fields, brackets for indexes) and a plain English
         message naming the field and the rule it breaks. The input value is never repeated.
         ``root`` is the type that was validated (a model class or the ``StreamEvent`` union);
-        by default it is looked up from the error's title among the contract's models.
+        by default it is looked up from the error's title among the contract's models. At
+        most ``MAX_REPORTED_ERRORS`` problems are converted; the rest are counted in ``more``.
         """
         from ._translate import errors_from_validation_error  # noqa: PLC0415 - see below
 
         # The translator needs the registry of message types, which needs ``Error``: it is
         # imported on first use rather than at the top of this module.
-        return cls(errors_from_validation_error(exc, root))
+        errors, more = errors_from_validation_error(exc, root)
+        return cls(errors, more=more)
+
+
+def more_problems(count: int) -> str:
+    """``"and 3 more problems"``: the words for problems counted but not listed."""
+    return f"and {count} more problem{'s' if count != 1 else ''}"
 
 
 _MAX_SHOWN_PATH = 120  # a path quoted in a message is cut shorter still

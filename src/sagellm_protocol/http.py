@@ -33,10 +33,11 @@ from typing import Literal, TypeAlias
 
 from pydantic import BaseModel
 
-from ._problems import MAX_REPORTED_ERRORS, capped
+from ._problems import capped
 from ._version import PROTOCOL_VERSION
 from .codec import PROTOCOL_VERSION_HEADER, UnknownFields, encode
 from .errors import Error, ErrorCode, ProtocolError, bounded
+from .limits import MAX_REPORTED_ERRORS
 from .openai_compat import to_openai_error
 from .openai_types import OpenAIError, OpenAIErrorResponse
 from .types import Response
@@ -122,8 +123,9 @@ def json_reply(
     )
 
 
-def _native_body(errors: Sequence[Error]) -> bytes:
-    return b'{"errors":[' + b",".join(encode(error) for error in capped(errors)) + b"]}"
+def _native_body(errors: Sequence[Error], more: int = 0) -> bytes:
+    listed = capped(errors, more)
+    return b'{"errors":[' + b",".join(encode(error) for error in listed) + b"]}"
 
 
 def error_reply(
@@ -140,8 +142,11 @@ def error_reply(
     ``code`` (``openai_compat.to_openai_error``).
     """
     errors = problem.errors if isinstance(problem, ProtocolError) else [problem]
+    more = problem.more if isinstance(problem, ProtocolError) else 0
     if envelope == "native":
-        return json_reply(_native_body(errors), status=errors[0].code.http_status, headers=headers)
+        return json_reply(
+            _native_body(errors, more), status=errors[0].code.http_status, headers=headers
+        )
     status, body = to_openai_error(problem)
     return json_reply(body, status=status, headers=headers)
 
@@ -282,7 +287,15 @@ def ignored_fields_header(paths: Sequence[str]) -> tuple[str, str] | None:
     """
     if not paths:
         return None
-    shown = [_header_safe(path) for path in paths[:_HEADER_PATHS_SHOWN]]
-    if len(paths) > _HEADER_PATHS_SHOWN:
-        shown.append(f"and {len(paths) - _HEADER_PATHS_SHOWN} more")
+    listed, more = list(paths), 0
+    counted = _COUNTED.fullmatch(listed[-1]) if len(listed) == MAX_REPORTED_ERRORS + 1 else None
+    if counted:  # the count ``decode`` appends to a full ``ignored`` list
+        listed, more = listed[:-1], int(counted[1])
+    shown = [_header_safe(path) for path in listed[:_HEADER_PATHS_SHOWN]]
+    more += len(listed) - len(shown)
+    if more:
+        shown.append(f"and {more} more")
     return IGNORED_FIELDS_HEADER, ",".join(shown)
+
+
+_COUNTED = re.compile(r"and ([0-9]+) more")

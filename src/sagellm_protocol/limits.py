@@ -10,6 +10,7 @@ __all__ = [
     "MAX_MESSAGE_SIZE",
     "MAX_METADATA_DEPTH",
     "MAX_PARAM_LENGTH",
+    "MAX_REPORTED_ERRORS",
 ]
 
 MAX_MESSAGE_SIZE = 16 * 1024 * 1024
@@ -24,3 +25,7 @@ MAX_METADATA_DEPTH = 32
 
 MAX_PARAM_LENGTH = 1024
 """Longest ``Error.param`` written; a longer path (a huge key) is cut and ends with "…"."""
+
+MAX_REPORTED_ERRORS = 20
+"""Most problems one ``ProtocolError`` lists (and one HTTP error reply, and the ``ignored``
+list of ``decode``); the rest are counted, not listed ("and N more problems")."""

@@ -251,7 +251,7 @@ def to_openai_error(error: Error | ProtocolError) -> tuple[int, OpenAIErrorRespo
     more problems"), since an OpenAI error body holds one error.
     """
     if isinstance(error, ProtocolError):
-        error = summary_error(error.errors)
+        error = summary_error(error.errors, error.more)
     body = OpenAIErrorResponse(
         error=OpenAIError(
             message=error.message,

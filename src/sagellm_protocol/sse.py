@@ -217,8 +217,11 @@ class SSEDecoder:
             event: StreamEvent = self._events.decode(text.encode())
         except ProtocolError as exc:
             raise ProtocolError(
-                Error(code=e.code, message=f"frame {self.frames}: {e.message}", param=e.param)
-                for e in exc.errors
+                (
+                    Error(code=e.code, message=f"frame {self.frames}: {e.message}", param=e.param)
+                    for e in exc.errors
+                ),
+                more=exc.more,
             ) from None
         if event_type is not None and event_type != event.event:
             raise self._frame_error(
