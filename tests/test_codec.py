@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from sagellm_protocol import (
     ChatCompletionChoice,
@@ -26,7 +26,9 @@ from sagellm_protocol import (
     decode,
     encode,
 )
-from sagellm_protocol.limits import MAX_REPORTED_ERRORS
+from sagellm_protocol._translate import capped_errors
+from sagellm_protocol.codec import Decoder
+from sagellm_protocol.limits import MAX_DETAILED_SIZE, MAX_REPORTED_ERRORS
 from sagellm_protocol.registry import MESSAGE_TYPES
 from sagellm_protocol.testing import example, example_data
 from sagellm_protocol.testing.strategies import strategy_for, stream_events
@@ -304,7 +306,7 @@ def _response_with_tokens(tokens: bytes, count: int) -> bytes:
     return base.replace(b'"output_tokens":[]', b'"output_tokens":' + listed)
 
 
-@pytest.mark.parametrize("size", [1_000, 100_000], ids=["1,000 wrong", "100,000 wrong"])
+@pytest.mark.parametrize("size", [1_000, 20_000], ids=["1,000 wrong", "20,000 wrong"])
 def test_decode_lists_the_first_problems_and_counts_the_rest(size: int) -> None:
     with pytest.raises(ProtocolError) as caught:
         decode(Response, _response_with_tokens(b"-1", size))
@@ -334,3 +336,27 @@ def test_many_ignored_fields_are_capped_and_counted() -> None:
     assert ignored == [f"extra{i}" for i in range(MAX_REPORTED_ERRORS)] + [
         f"and {5_000 - MAX_REPORTED_ERRORS} more"
     ]
+
+
+def test_a_long_text_reports_the_first_wrong_item_of_a_list() -> None:
+    data = _response_with_tokens(b"-1", MAX_DETAILED_SIZE // 2)
+    assert len(data) > MAX_DETAILED_SIZE
+    with pytest.raises(ProtocolError) as caught:
+        decode(Response, data)
+    assert [(e.param, caught.value.more) for e in caught.value.errors] == [("output_tokens[0]", 0)]
+
+
+def test_a_long_valid_text_is_decoded_as_a_short_one_is() -> None:
+    data = _response_with_tokens(b"7", MAX_DETAILED_SIZE // 2)
+    assert len(data) > MAX_DETAILED_SIZE
+    assert decode(Response, data).output_tokens == [7] * (MAX_DETAILED_SIZE // 2)
+    assert Decoder(Response).decode(data) == decode(Response, data)
+
+
+def test_many_problems_are_worded_as_few_are() -> None:
+    data = {**example_data(Request), **{f"extra{i}": i for i in range(2_000)}}
+    with pytest.raises(ValidationError) as caught:
+        Request.model_validate_json(json.dumps(data))
+    errors, more = capped_errors(caught.value.errors(include_url=False), Request)
+    converted = ProtocolError.from_validation_error(caught.value)
+    assert (converted.errors, converted.more) == (errors, more)

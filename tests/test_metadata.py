@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from sagellm_protocol import ProtocolError, Request
-from sagellm_protocol.testing import example
+from sagellm_protocol import ProtocolError, Request, decode
+from sagellm_protocol.limits import MAX_METADATA_VALUES
+from sagellm_protocol.testing import example, example_data
 
 
 def nested(depth: int, *, container: str = "dict") -> dict[str, Any]:
@@ -146,3 +148,43 @@ def test_lone_surrogates_are_rejected_in_python(metadata: dict[str, Any], param:
 def test_non_ascii_text_is_accepted() -> None:
     metadata = {"语言": ["中文", "😀", {"ключ": "значение"}]}
     assert example(Request, metadata=metadata).metadata == metadata
+
+
+def _with_metadata(metadata: object) -> bytes:
+    return json.dumps({**example_data(Request), "metadata": metadata}).encode()
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"k": [[]] * MAX_METADATA_VALUES},
+        {f"k{i}": None for i in range(MAX_METADATA_VALUES + 1)},
+        {"k": [[1, 2, 3]] * (MAX_METADATA_VALUES // 4 + 1)},
+    ],
+    ids=["many containers", "many keys", "nested values"],
+)
+@pytest.mark.parametrize("wire", [True, False], ids=["json", "python"])
+def test_metadata_holding_too_many_values_is_refused(metadata: object, wire: bool) -> None:
+    data = _with_metadata(metadata) if wire else {**example_data(Request), "metadata": metadata}
+    with pytest.raises(ProtocolError) as caught:
+        decode(Request, data)
+    assert caught.value.errors[0].param == "metadata"
+    assert f"at most {MAX_METADATA_VALUES} values" in caught.value.errors[0].message
+
+
+@pytest.mark.parametrize("wire", [True, False], ids=["json", "python"])
+def test_metadata_holding_the_most_values_is_taken(wire: bool) -> None:
+    metadata = {"k": [1] * (MAX_METADATA_VALUES - 1)}
+    data = _with_metadata(metadata) if wire else {**example_data(Request), "metadata": metadata}
+    assert decode(Request, data).metadata == metadata
+
+
+def test_a_metadata_error_does_not_name_the_class_of_the_value() -> None:
+    class SecretHolder:
+        pass
+
+    with pytest.raises(ValidationError) as caught:
+        example(Request, metadata={"k": SecretHolder()})
+    converted = ProtocolError.from_validation_error(caught.value)
+    assert "SecretHolder" not in str(converted)
+    assert all("SecretHolder" not in error["msg"] for error in caught.value.errors())

@@ -16,7 +16,7 @@ from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler, Strict
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from .limits import MAX_IDENTIFIER_LENGTH, MAX_METADATA_DEPTH
+from .limits import MAX_IDENTIFIER_LENGTH, MAX_METADATA_DEPTH, MAX_METADATA_VALUES
 
 __all__ = [
     "MAX_EXACT_INTEGER",
@@ -221,12 +221,22 @@ def _check_keys(container: dict[Any, Any], trail: tuple[str | int, ...], python:
 
 
 def _check_container(
-    container: Any, depth: int, trail: tuple[str | int, ...], python: bool
+    container: Any, depth: int, trail: tuple[str | int, ...], python: bool, left: list[int]
 ) -> None:
     """Walk one JSON container; raise at the first value that breaks a metadata rule.
 
     ``python`` adds the checks JSON parsing already guarantees (string keys, valid Unicode).
+    ``left[0]`` is how many more values the metadata may hold; each container's values are
+    counted before they are walked.
     """
+    left[0] -= len(container)
+    if left[0] < 0:
+        raise PydanticCustomError(
+            "metadata_too_large",
+            "must hold at most {max_values} values, counted at every level (metadata is "
+            "context, not bulk data)",
+            {"max_values": MAX_METADATA_VALUES},
+        )
     is_dict = isinstance(container, dict)
     if is_dict and python:
         _check_keys(container, trail, python)
@@ -249,7 +259,7 @@ def _check_container(
                     "must not be nested more than {max_depth} levels deep",
                     {"path": _format_trail((*trail, key)), "max_depth": MAX_METADATA_DEPTH},
                 )
-            _check_container(value, depth + 1, (*trail, key), python)
+            _check_container(value, depth + 1, (*trail, key), python, left)
             continue
         if isinstance(value, str):
             if python and not _is_unicode(value):
@@ -257,16 +267,16 @@ def _check_container(
             continue
         if isinstance(value, _SCALAR_TYPES):
             continue
-        raise _not_json((*trail, key), f"a value of type {kind.__name__}")
+        raise _not_json((*trail, key), "a value that is not one of these")
 
 
 def check_json_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    _check_container(value, 1, (), python=False)
+    _check_container(value, 1, (), python=False, left=[MAX_METADATA_VALUES])
     return value
 
 
 def _check_python_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    _check_container(value, 1, (), python=True)
+    _check_container(value, 1, (), python=True, left=[MAX_METADATA_VALUES])
     return value
 
 
@@ -287,4 +297,5 @@ class _MetadataRules:
 
 Metadata = Annotated[dict[Annotated[str, Strict()], Any], _MetadataRules()]
 """Pass-through data: a JSON object whose values are JSON values (finite numbers only),
-nested at most ``MAX_METADATA_DEPTH`` levels (the object itself is level 1)."""
+nested at most ``MAX_METADATA_DEPTH`` levels (the object itself is level 1), holding at most
+``MAX_METADATA_VALUES`` values."""

@@ -29,6 +29,7 @@ __all__ = [
     "serializer_of",
     "validator_of",
     "validator_with_json_check_replaced",
+    "validator_with_lists_failing_fast",
 ]
 
 ModelState = tuple[dict[str, Any], set[str]]
@@ -107,7 +108,9 @@ def mark_fields_set(instance: BaseModel, names: set[str]) -> None:
 
 
 def validator_with_json_check_replaced(
-    model: type[BaseModel], check: Callable[..., Any], replacement: CoreSchema
+    model: type[BaseModel],
+    check: Callable[..., Any],
+    replacement: CoreSchema,
 ) -> SchemaValidator | None:
     """A validator for ``model`` whose JSON input is checked by ``replacement`` wherever the
     model's own validator runs the after-validator ``check`` on JSON input; None when the
@@ -126,12 +129,8 @@ def validator_with_json_check_replaced(
     """
     found = False
 
-    def rebuilt(node: Any) -> Any:
+    def replaced(node: dict[str, Any]) -> dict[str, Any] | None:
         nonlocal found
-        if isinstance(node, list):
-            return [rebuilt(item) for item in node]
-        if not isinstance(node, dict):
-            return node
         json_branch = node.get("json_schema")
         if (
             node.get("type") == "json-or-python"
@@ -140,18 +139,70 @@ def validator_with_json_check_replaced(
         ):
             found = True
             return {**node, "json_schema": replacement}
-        return {key: rebuilt(value) for key, value in node.items()}
+        return None
 
-    schema = rebuilt(model.__pydantic_core_schema__)
+    schema = _rewritten(model.__pydantic_core_schema__, replaced)
     if not found:
         return None
-    model.__pydantic_complete__ = False
+    return _built(schema, [model])
+
+
+def validator_with_lists_failing_fast(schema: CoreSchema) -> SchemaValidator | None:
+    """A validator for the core ``schema`` (a model's, or a union's) in which every list stops
+    at its first wrong item (``fail_fast``): the same verdicts, at most one error per list.
+    None when pydantic-core refuses to build it.
+
+    Relies on: what ``validator_with_json_check_replaced`` relies on, for every model class the
+    schema names (each is rebuilt from the rewritten schema, not reused), and on the
+    ``fail_fast`` key of a ``list`` schema (pydantic-core 2.20, pydantic 2.8).
+    """
+    models: list[type[BaseModel]] = []
+
+    def replaced(node: dict[str, Any]) -> dict[str, Any] | None:
+        return _failing_fast(node, replaced, models)
+
+    return _built(_rewritten(schema, replaced), models)
+
+
+def _failing_fast(
+    node: dict[str, Any],
+    replaced: Callable[[dict[str, Any]], dict[str, Any] | None],
+    models: list[type[BaseModel]],
+) -> dict[str, Any] | None:
+    """A ``list`` node made to fail fast (its inside rewritten too), else None; the class of
+    a ``model`` node is recorded in ``models``."""
+    if node.get("type") == "model" and isinstance(node.get("cls"), type):
+        models.append(node["cls"])
+    if node.get("type") != "list":
+        return None
+    return {**{key: _rewritten(value, replaced) for key, value in node.items()}, "fail_fast": True}
+
+
+def _rewritten(node: Any, replaced: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Any:
+    """A copy of the core schema tree ``node`` with each dict ``replaced`` gives a
+    replacement for (None: keep it, and rewrite inside it) replaced."""
+    if isinstance(node, list):
+        return [_rewritten(item, replaced) for item in node]
+    if not isinstance(node, dict):
+        return node
+    replacement = replaced(node)
+    if replacement is not None:
+        return replacement
+    return {key: _rewritten(value, replaced) for key, value in node.items()}
+
+
+def _built(schema: Any, models: list[type[BaseModel]]) -> SchemaValidator | None:
+    """The validator of ``schema``, with ``models`` rebuilt from it rather than reused."""
+    complete = [model for model in models if model.__dict__.get("__pydantic_complete__")]
+    for model in complete:
+        model.__pydantic_complete__ = False
     try:
         return SchemaValidator(schema, schema.get("config"))
     except Exception:  # any failure here may only cost speed: the caller keeps the model's own
         return None
     finally:
-        model.__pydantic_complete__ = True
+        for model in complete:
+            model.__pydantic_complete__ = True
 
 
 # --- error titles ---------------------------------------------------------------------------

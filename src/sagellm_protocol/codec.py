@@ -38,9 +38,14 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError, SchemaValidator, core_schema, from_json
 
 from ._fields import check_json_metadata
-from ._pydantic import serializer_of, validator_of, validator_with_json_check_replaced
+from ._pydantic import (
+    serializer_of,
+    validator_of,
+    validator_with_json_check_replaced,
+    validator_with_lists_failing_fast,
+)
 from .errors import ProtocolError, field_error
-from .limits import MAX_MESSAGE_SIZE
+from .limits import MAX_DETAILED_SIZE, MAX_MESSAGE_SIZE
 from .registry import TaggedUnion, tagged_union
 from .types import StreamEvent
 
@@ -76,6 +81,7 @@ class Decoder(Generic[M]):
     """
 
     __slots__ = (
+        "_bounded",
         "_fast",
         "_fast_is_full",
         "_fast_limit",
@@ -127,11 +133,12 @@ class Decoder(Generic[M]):
         self.duplicate_keys: DuplicateKeys = duplicate_keys
         """What the decoder does with a key that comes twice in one object."""
         self._union: TaggedUnion | None = tagged_union(message_type)
-        self._full, self._fast = _validators(message_type, self._union)
+        self._full, self._fast, self._bounded = _validators(message_type, self._union)
         self._fast_is_full = self._fast is self._full.validate_json
-        # Inputs the fast path may take: bytes within the size limit, and only when nothing
-        # needs the text itself (the duplicate-key check reads it).
-        self._fast_limit = max_size if duplicate_keys == "last" else -1
+        # Inputs the fast path may take: bytes within the size limit and MAX_DETAILED_SIZE,
+        # and only when nothing needs the text itself (the duplicate-key check reads it).
+        limit = min(max_size, MAX_DETAILED_SIZE)
+        self._fast_limit = limit if duplicate_keys == "last" else -1
 
     def decode(self, data: JsonInput, ignored: list[str] | None = None) -> M:
         """Decode ``data`` (JSON bytes or str, or a parsed mapping) into a validated message.
@@ -166,7 +173,9 @@ class Decoder(Generic[M]):
                 _refuse_duplicate_keys(text)
         try:
             if text is not None:
-                return self._full.validate_json(text)
+                if len(text) <= MAX_DETAILED_SIZE:
+                    return self._full.validate_json(text)
+                return self._bounded.validate_json(text)
             return self._full.validate_python(data if type(data) is dict else dict(data))
         except ValidationError as exc:
             if unknown == "ignore":
@@ -269,7 +278,7 @@ def decode(message_type: Any, data: JsonInput, **options: Any) -> Any:
     # filling four defaults costs more than the common call, bytes and no option, needs.
     decoder = _DECODERS.get(id(message_type)) or decoder_for(message_type)
     if not options:
-        if type(data) is bytes and len(data) <= MAX_MESSAGE_SIZE:
+        if type(data) is bytes and len(data) <= MAX_DETAILED_SIZE:
             try:
                 return decoder._fast(data)
             except ValidationError as exc:
@@ -285,6 +294,7 @@ def decode(message_type: Any, data: JsonInput, **options: Any) -> Any:
     if (
         type(data) is bytes
         and len(data) <= max_size
+        and len(data) <= MAX_DETAILED_SIZE
         and duplicate_keys == "last"
         and unknown in {"forbid", "ignore"}
     ):
@@ -319,24 +329,34 @@ def encode(message: BaseModel) -> bytes:
 # --- building a decoder ----------------------------------------------------------------------
 
 
-def _validators(message_type: Any, union: TaggedUnion | None) -> tuple[SchemaValidator, Any]:
-    """(the validator that gives verdicts and errors, the fast path's ``validate_json``)."""
+def _validators(
+    message_type: Any, union: TaggedUnion | None
+) -> tuple[SchemaValidator, Any, SchemaValidator]:
+    """(the validator that gives verdicts and errors, the fast path's ``validate_json``, and
+    the first with lists that stop at their first wrong item, for texts longer than
+    ``MAX_DETAILED_SIZE``)."""
     if union is not None:
         from pydantic import TypeAdapter  # noqa: PLC0415 - only when a union is first decoded
 
         # pydantic-core finds the tag wherever the producer put it (first, last, escaped),
         # so the cost does not depend on how the JSON was written.
-        full = TypeAdapter(union.alias).validator
+        adapter = TypeAdapter(union.alias)
+        full = adapter.validator
         if not isinstance(full, SchemaValidator):  # pragma: no cover - a TypeAdapter is built
             raise TypeError(f"{union.name} has no compiled validator")
-        return full, full.validate_json
+        bounded = validator_with_lists_failing_fast(adapter.core_schema) or full
+        return full, full.validate_json, bounded
     if not (isinstance(message_type, type) and issubclass(message_type, BaseModel)):
         raise TypeError(f"decode() takes a message class or StreamEvent, not {message_type!r}")
     full = validator_of(message_type)
     fast = validator_with_json_check_replaced(
         message_type, check_json_metadata, _core_checked_json_metadata()
     )
-    return full, (full if fast is None else fast).validate_json
+    # The fast path takes texts up to MAX_DETAILED_SIZE bytes, which hold fewer metadata
+    # values than MAX_METADATA_VALUES: pydantic-core alone may check their metadata. A longer
+    # text gets the model's own check, which counts them.
+    bounded = validator_with_lists_failing_fast(message_type.__pydantic_core_schema__) or full
+    return full, (full if fast is None else fast).validate_json, bounded
 
 
 CORE_CHECKED_LEVELS = 4
