@@ -205,3 +205,14 @@ def test_security_md_states_the_limits_the_code_enforces() -> None:
     assert f"| {limits.MAX_METADATA_DEPTH} (`MAX_METADATA_DEPTH`)" in text
     assert f"| {limits.MAX_IDENTIFIER_LENGTH} characters (`MAX_IDENTIFIER_LENGTH`)" in text
     assert f"{limits.MAX_PARAM_LENGTH} characters in `param`" in text
+
+
+def test_many_duplicated_keys_are_listed_up_to_the_cap_and_counted() -> None:
+    count = 20_000
+    pairs = ",".join(f'"k{i}":1,"k{i}":2' for i in range(count))
+    text = encode(example(Request))[:-1].decode() + ',"metadata":{' + pairs + "}}"
+    with pytest.raises(ProtocolError) as caught:
+        decode(Request, text, duplicate_keys="reject")
+    params = [error.param for error in caught.value.errors]
+    assert params == [f"metadata.k{i}" for i in range(limits.MAX_REPORTED_ERRORS)]
+    assert caught.value.more == count - limits.MAX_REPORTED_ERRORS

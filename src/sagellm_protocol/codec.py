@@ -45,7 +45,7 @@ from ._pydantic import (
     validator_with_lists_failing_fast,
 )
 from .errors import ProtocolError, field_error
-from .limits import MAX_DETAILED_SIZE, MAX_MESSAGE_SIZE
+from .limits import MAX_DETAILED_SIZE, MAX_MESSAGE_SIZE, MAX_REPORTED_ERRORS
 from .registry import TaggedUnion, tagged_union
 from .types import StreamEvent
 
@@ -445,12 +445,16 @@ class _Object(dict[str, Any]):
 
 
 def _collect_pairs(pairs: list[tuple[str, Any]]) -> _Object:
-    parsed = _Object()
+    parsed = _Object(pairs)
     parsed.duplicates = []
-    for key, value in pairs:
-        if key in parsed and key not in parsed.duplicates:
-            parsed.duplicates.append(key)
-        parsed[key] = value
+    if len(parsed) < len(pairs):  # some key came twice: list each once, in input order
+        seen: set[str] = set()
+        reported: set[str] = set()
+        for key, _ in pairs:
+            if key in seen and key not in reported:
+                reported.add(key)
+                parsed.duplicates.append(key)
+            seen.add(key)
     return parsed
 
 
@@ -466,14 +470,16 @@ def _refuse_duplicate_keys(text: bytes | str) -> None:
     except (ValueError, RecursionError):
         return  # not JSON this parser can read: validation reports what is wrong with it
     problems = []
+    more = 0
     pending: list[tuple[Any, str]] = [(parsed, "")]
     while pending:
         value, path = pending.pop()
         if isinstance(value, _Object):
-            problems += [
-                field_error(f"{path}.{key}" if path else key, _DUPLICATE_RULE)
-                for key in value.duplicates
-            ]
+            for key in value.duplicates:
+                if len(problems) < MAX_REPORTED_ERRORS:
+                    problems.append(field_error(f"{path}.{key}" if path else key, _DUPLICATE_RULE))
+                else:
+                    more += 1
             children = [(item, f"{path}.{key}" if path else key) for key, item in value.items()]
         elif isinstance(value, list):
             children = [(item, f"{path}[{index}]") for index, item in enumerate(value)]
@@ -481,7 +487,7 @@ def _refuse_duplicate_keys(text: bytes | str) -> None:
             continue
         pending.extend(reversed(children))
     if problems:
-        raise ProtocolError(problems)
+        raise ProtocolError(problems, more=more)
 
 
 def _python_copy(data: Any) -> Any:
