@@ -600,3 +600,12 @@ def test_summary_of_many_is_consistent(items: list[Metrics]) -> None:
             assert stats.min <= stats.mean <= stats.max
     with_timestamps = [m for m in items if m.timestamps is not None]
     assert (summary.span_ms is None) == (len(with_timestamps) < len(items))
+
+
+def test_an_aggregate_rate_beyond_the_float_range_is_none() -> None:
+    window = Timestamps(queued_at=1.0, scheduled_at=1.0, executed_at=1.0, completed_at=2.0)
+    huge = example(Metrics, throughput_tps=1e308, timestamps=window)
+    summary = summarize([huge, huge])
+    assert summary.output_tokens_total is not None
+    assert summary.output_tokens_total > 2 * 10**307
+    assert summary.aggregate_throughput_tps is None

@@ -290,7 +290,8 @@ def summarize(items: Iterable[Metrics | Response | StreamEventEnd]) -> MetricsSu
       timestamps (meaningful only when all requests share one clock), else None.
     * ``aggregate_throughput_tps``: ``output_tokens_total / span`` in tokens/s, span in
       seconds; ``0.0`` when there are no output tokens; None when the total or the span is
-      unknown, or the span is zero (or too short for a finite rate) while there are tokens.
+      unknown, or the span is zero while there are tokens, or the rate is beyond the float
+      range (a total or a span too extreme for a finite rate).
     * The request-mean throughput is ``throughput_tps.mean``; the aggregate error rate is
       ``error_rate.mean`` (the mean of per-request error_rate, each request weighing the same).
 
@@ -342,9 +343,18 @@ def summarize(items: Iterable[Metrics | Response | StreamEventEnd]) -> MetricsSu
         data["span_ms"] = _milliseconds(span_s, "items")
         if total == 0:
             data["aggregate_throughput_tps"] = 0.0
-        elif total is not None and span_s > 0 and math.isfinite(total / span_s):
-            data["aggregate_throughput_tps"] = total / span_s
+        elif total is not None and span_s > 0:
+            data["aggregate_throughput_tps"] = _rate(total, span_s)
     return MetricsSummary.model_validate(data)
+
+
+def _rate(tokens: int, seconds: float) -> float | None:
+    """``tokens / seconds``, or None when that is beyond the float range."""
+    try:
+        rate = tokens / seconds
+    except OverflowError:  # more tokens than a float holds
+        return None
+    return rate if math.isfinite(rate) else None
 
 
 def _summary_of(values: list[float]) -> Distribution | None:
