@@ -12,7 +12,13 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from sagellm_protocol.compat import Allowance, Change, compare_bundles, load_allowances
+from sagellm_protocol.compat import (
+    MAX_LISTED_CHANGES,
+    Allowance,
+    Change,
+    compare_bundles,
+    load_allowances,
+)
 
 from .scripts import run_cli
 
@@ -724,3 +730,47 @@ def test_verdict_and_order_do_not_depend_on_the_listing_order(tmp_path: Path) ->
         "BREAKING Error.json#ErrorCode",
     ]
     assert all(found == lines["as generated", "as generated"] for found in lines.values()), lines
+
+
+def _bundle(directory: Path, schemas: dict[str, Any]) -> Path:
+    directory.mkdir()
+    for name, schema in schemas.items():
+        (directory / f"{name}.json").write_text(json.dumps(schema), encoding="utf-8")
+    return directory
+
+
+def _referring(ref: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"a": {"$ref": ref}},
+        "$defs": {"items": [{"type": "string"}], "text": "x"},
+    }
+
+
+@pytest.mark.parametrize("ref", ["#/$defs/missing", "#/$defs/text", "#/$defs/items/1"])
+def test_a_ref_that_names_no_schema_is_a_clear_error(tmp_path: Path, ref: str) -> None:
+    old = _bundle(tmp_path / "old", {"M": _referring(ref)})
+    new = _bundle(tmp_path / "new", {"M": {"properties": {"a": {"type": "integer"}}}})
+    result = run_cli("compat", str(old), str(new))
+    assert result.returncode == 2
+    assert "cannot read the bundles: a $ref points to" in result.stderr
+
+
+def test_a_ref_into_a_list_is_followed(tmp_path: Path) -> None:
+    old = _bundle(tmp_path / "old", {"M": _referring("#/$defs/items/0")})
+    schema = _referring("#/$defs/items/0")
+    schema["$defs"]["items"] = [{"type": "integer"}]
+    report = compare_bundles(old, _bundle(tmp_path / "new", {"M": schema}))
+    assert [change.kind for change in report.breaking] == ["field_type_changed"]
+
+
+def test_a_report_lists_at_most_the_cap_and_counts_the_rest(tmp_path: Path) -> None:
+    count = MAX_LISTED_CHANGES + 5
+    old = _bundle(tmp_path / "old", {f"T{i}": {"type": "object"} for i in range(count)})
+    new = _bundle(tmp_path / "new", {})
+    report = compare_bundles(old, new)
+    lines = report.lines()
+    assert len(lines) == MAX_LISTED_CHANGES + 2
+    assert lines[-2] == "and 5 more changes"
+    assert len(report.to_json()["changes"]) == MAX_LISTED_CHANGES
+    assert report.to_json()["more"] == 5

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 __all__ = [
+    "MAX_LISTED_CHANGES",
     "Allowance",
     "Change",
     "CompatReport",
@@ -74,6 +75,10 @@ Kind = Literal[
 
 OldToNew = Literal["compatible", "breaking"]
 NewToOld = Literal["compatible", "incompatible"]
+
+
+MAX_LISTED_CHANGES = 1000
+"""Most changes a report lists (``CompatReport.lines`` and ``to_json``); the rest are counted."""
 
 
 @dataclass(frozen=True)
@@ -266,7 +271,8 @@ class CompatReport:
         return 1 if self.breaking or (strict and self.warnings) else 0
 
     def lines(self) -> list[str]:
-        """One line per change, then a summary line."""
+        """One line per change (at most ``MAX_LISTED_CHANGES``, then one line counting the
+        rest), then a summary line."""
         summary = (
             f"{len(self.changes)} change(s): {len(self.breaking)} breaking "
             f"(old sender -> new receiver), {len(self.warnings)} warning(s) "
@@ -274,12 +280,18 @@ class CompatReport:
         )
         if self.allowed:
             summary += f", {len(self.allowed)} allowed"
-        return [change.describe() for change in self.changes] + [summary]
+        listed = [change.describe() for change in self.changes[:MAX_LISTED_CHANGES]]
+        left = len(self.changes) - len(listed)
+        if left:
+            listed.append(f"and {left} more change{'s' if left != 1 else ''}")
+        return [*listed, summary]
 
     def to_json(self) -> dict[str, Any]:
-        """The report as JSON-compatible data."""
+        """The report as JSON-compatible data: the changes (at most ``MAX_LISTED_CHANGES``;
+        ``more`` counts the rest) and the counts."""
         return {
-            "changes": [asdict(change) for change in self.changes],
+            "changes": [asdict(change) for change in self.changes[:MAX_LISTED_CHANGES]],
+            "more": max(0, len(self.changes) - MAX_LISTED_CHANGES),
             "breaking": len(self.breaking),
             "warnings": len(self.warnings),
             "allowed": len(self.allowed),
@@ -346,10 +358,7 @@ class _Node:
                 continue
             ref = schema.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/"):
-                target: Any = self.root
-                for part in ref[2:].split("/"):
-                    target = target[part]
-                schema, name = target, ref.rsplit("/", 1)[-1]
+                schema, name = _pointed_to(self.root, ref), ref.rsplit("/", 1)[-1]
                 continue
             break
         return _Node(schema, self.root), name
@@ -361,6 +370,23 @@ class _Node:
             if isinstance(options, list):
                 return [_Node(option, self.root) for option in options]
         return [self]
+
+
+def _pointed_to(root: dict[str, Any], ref: str) -> dict[str, Any]:
+    """The schema object the JSON pointer ``ref`` (``#/$defs/Name``) names in ``root``;
+    ``ValueError`` when it names nothing, or something that is not a schema object."""
+    target: Any = root
+    for part in ref[2:].split("/"):
+        key = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(target, dict) and key in target:
+            target = target[key]
+        elif isinstance(target, list) and key.isdigit() and int(key) < len(target):
+            target = target[int(key)]
+        else:
+            raise ValueError("a $ref points to nothing in its document")
+    if not isinstance(target, dict):
+        raise ValueError("a $ref points to something that is not a schema object")
+    return target
 
 
 _ANNOTATIONS = {"title", "description", "default", "examples", "$comment"}
