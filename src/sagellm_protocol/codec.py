@@ -44,7 +44,7 @@ from ._pydantic import (
     validator_with_json_check_replaced,
     validator_with_lists_failing_fast,
 )
-from .errors import ProtocolError, field_error
+from .errors import Error, ProtocolError, field_error
 from .limits import MAX_DETAILED_SIZE, MAX_MESSAGE_SIZE, MAX_REPORTED_ERRORS
 from .registry import TaggedUnion, tagged_union
 from .types import StreamEvent
@@ -469,7 +469,7 @@ def _refuse_duplicate_keys(text: bytes | str) -> None:
         parsed = json.loads(text, object_pairs_hook=_collect_pairs)
     except (ValueError, RecursionError):
         return  # not JSON this parser can read: validation reports what is wrong with it
-    problems = []
+    problems: list[Error] = []
     more = 0
     pending: list[tuple[Any, str]] = [(parsed, "")]
     while pending:
