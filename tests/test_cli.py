@@ -13,9 +13,11 @@ from sagellm_protocol import (
     Response,
     StreamEventDelta,
     __version__,
+    cli,
     encode,
 )
 from sagellm_protocol import _traffic as traffic
+from sagellm_protocol.limits import MAX_MESSAGE_SIZE
 from sagellm_protocol.sse import encode_event
 from sagellm_protocol.streaming import split_response
 from sagellm_protocol.testing import example
@@ -79,7 +81,7 @@ def test_a_valid_json_object(tmp_path: Path) -> None:
     path = tmp_path / "request.json"
     path.write_text(json.dumps(example(Request).model_dump(exclude_none=True), indent=2))
     result = run_cli("validate", str(path))
-    assert (result.returncode, result.stdout) == (0, "1 messages, 0 invalid\n")
+    assert (result.returncode, result.stdout) == (0, "1 message, 0 invalid\n")
 
 
 def test_a_json_array_reports_element_lines(tmp_path: Path) -> None:
@@ -160,13 +162,29 @@ def test_invalid_json_lines_are_messages_too(tmp_path: Path) -> None:
     assert result.stdout.splitlines()[-1] == "2 messages, 1 invalid"
 
 
-def test_ambiguous_messages_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(traffic, "_NON_EVENT_TYPES", ["Request", "Request"])
-    finding = traffic.check(traffic.Message(1, encode(example(Request)).decode()))
-    assert finding.type_name is None
-    assert [e.message for e in finding.errors] == [
-        "the message is valid as several types (Request, Request); name one with --type"
+def _findings(*values: object) -> list[tuple[str | None, list[str | None]]]:
+    found = [traffic.check(traffic.Message(1, json.dumps(value))) for value in values]
+    return [(f.type_name, [e.param for e in f.errors]) for f in found]
+
+
+def test_the_type_the_fields_fit_best_is_chosen() -> None:
+    assert _findings({"role": "user", "content": "hi"}, {"role": "robot"}) == [
+        ("ChatMessage", []),
+        ("ChatMessage", ["role", "content"]),
     ]
+
+
+def test_a_message_that_fits_no_type_is_blamed_on_none() -> None:
+    finding = traffic.check(traffic.Message(1, '{"hello": "world"}'))
+    assert finding.type_name is None
+    assert finding.errors[0].message.startswith("the message fits no message type")
+
+
+def test_a_type_without_required_fields_is_only_checked_when_named(tmp_path: Path) -> None:
+    path = tmp_path / "delta.json"
+    path.write_text('{"role": "assistant"}')
+    assert run_cli("validate", "--type", "ChatCompletionStreamDelta", str(path)).returncode == 0
+    assert "ChatMessage.content" in run_cli("validate", str(path)).stdout
 
 
 @pytest.mark.parametrize(
@@ -193,9 +211,9 @@ def test_unknown_type_name_is_a_usage_error() -> None:
     assert "unknown --type 'Nope'" in result.stderr
 
 
-def test_empty_input_has_no_messages() -> None:
+def test_empty_input_is_a_failure() -> None:
     result = run_cli("validate", "-", stdin=b"\n\n")
-    assert (result.returncode, result.stdout) == (0, "0 messages, 0 invalid\n")
+    assert (result.returncode, result.stdout) == (1, "0 messages: the input holds no message\n")
 
 
 def test_demo_shows_the_round_trip() -> None:
@@ -234,4 +252,82 @@ def test_deeply_nested_input_is_reported_not_crashed_on(tmp_path: Path, content:
     path.write_text(content)
     result = run_cli("validate", str(path))
     assert result.returncode == 1
-    assert result.stdout.splitlines()[-1] == "1 messages, 1 invalid"
+    assert result.stdout.splitlines()[-1] == "1 message, 1 invalid"
+
+
+def test_a_source_without_line_ends_is_refused_at_the_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "endless"
+    path.write_bytes(b"0" * (MAX_MESSAGE_SIZE + 10))
+    result = run_cli("validate", str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "line 1 is longer than the size limit of 16777216 bytes" in result.stderr
+
+
+def test_a_long_json_array_is_read_element_by_element(tmp_path: Path) -> None:
+    count = 20_000
+    good = encode(example(Request)).decode()
+    path = tmp_path / "many.json"
+    bad = (
+        encode(example(Request, max_tokens=1)).decode().replace('"max_tokens":1', '"max_tokens":0')
+    )
+    path.write_text("[\n" + ",\n".join([good] * (count - 1) + [bad]) + "\n]\n")
+    result = run_cli("validate", str(path))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert (
+        lines[0]
+        == f"{path}:{count + 1}: Request.max_tokens: invalid_argument: must be greater than 0"
+    )
+    assert lines[-1] == f"{count} messages, 1 invalid"
+
+
+def test_an_sse_frame_left_unfinished_is_an_error(tmp_path: Path) -> None:
+    events = split_response(example(Response), tokens_per_delta=1)
+    wire = b"".join(encode_event(event) for event in events)
+    path = tmp_path / "cut.sse"
+    path.write_bytes(wire[:-1])  # the last blank line is missing
+    result = run_cli("validate", str(path))
+    assert result.returncode == 1
+    assert "the input ended inside this SSE frame" in result.stdout
+
+
+def test_sse_input_is_checked_against_the_stream_grammar(tmp_path: Path) -> None:
+    events = split_response(example(Response), tokens_per_delta=1)
+    path = tmp_path / "no-end.sse"
+    path.write_bytes(b"".join(encode_event(event) for event in events[:-1]))
+    result = run_cli("validate", str(path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{path}:1: StreamEvent: invalid_argument: stream grammar: the stream that starts here "
+        "has no end event",
+        f"{len(events) - 1} messages, 1 invalid",
+    ]
+
+
+def test_json_lines_are_checked_against_the_grammar_with_stream(tmp_path: Path) -> None:
+    events = split_response(example(Response), tokens_per_delta=1)
+    path = tmp_path / "events.jsonl"
+    lines = [encode(event).decode() for event in [events[0], events[-1]]]
+    path.write_text("\n".join([encode(example(Request)).decode(), *lines]) + "\n")
+    assert run_cli("validate", str(path)).returncode == 0
+    result = run_cli("validate", "--stream", str(path))
+    assert result.returncode == 1
+    assert "stream grammar: event 1: output_text must equal" in result.stdout
+
+
+def test_a_bad_argument_value_is_a_usage_error() -> None:
+    result = run_cli("demo", "--max-tokens", "0")
+    assert result.returncode == 2
+    assert "--max-tokens: must be an integer > 0" in result.stderr
+
+
+def test_running_out_of_memory_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def exhausted(args: object) -> int:
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "_cmd_version", exhausted)
+    assert cli.main(["version"]) == 2
+    assert capsys.readouterr().err == "sagellm-protocol: error: out of memory\n"

@@ -8,9 +8,10 @@ Subcommands:
   when a change breaks old sender -> new receiver (with ``--strict``, also on new sender -> old
   receiver warnings). ``--allow`` lets through the reviewed changes a file lists
   (``compat.load_allowances``); an allowance that names no change is an error too.
-* ``validate [--type T] FILE|-`` checks recorded traffic (a JSON object or array, JSON lines, or
-  an SSE stream): one line per problem, ``FILE:LINE: Type.param: code: message``, then a
-  summary; exit 1 if any message is invalid.
+* ``validate [--type T] [--stream] FILE|-`` checks recorded traffic (a JSON object or array,
+  JSON lines, or an SSE stream), read as a stream: one line per problem,
+  ``FILE:LINE: Type.param: code: message``, then a summary; exit 1 if any message is invalid
+  or there is none, 2 if the input cannot be read (a message beyond the size limit included).
 * ``demo`` runs a request through the MockEngine and shows the stream, the Response, the
   OpenAI-shaped result and the Metrics.
 * ``serve`` runs the MockEngine behind the HTTP app (``sagellm_protocol.asgi``) on uvicorn
@@ -31,9 +32,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ._version import PROTOCOL_VERSION, __version__
+
+if TYPE_CHECKING:
+    from .errors import Error
 
 __all__ = ["main"]
 
@@ -95,49 +99,100 @@ def _cmd_compat(args: argparse.Namespace) -> int:
     return EXIT_FAILED if unused else status
 
 
-def _read_input(source: str) -> tuple[str, str]:
-    """(name to report, text) of a file or of standard input (``-``)."""
+def _open_input(source: str) -> tuple[str, BinaryIO]:
+    """(name to report, binary stream) of a file or of standard input (``-``)."""
     if source == "-":
-        data = sys.stdin.buffer.read()
-        name = "<stdin>"
-    else:
-        path = Path(source)
-        if not path.exists():
-            raise _UsageError(f"{source}: no such file")
-        if path.is_dir():
-            raise _UsageError(f"{source}: is a directory, not a file")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise _UsageError(f"{source}: cannot be read ({exc.strerror})") from None
-        name = source
+        return "<stdin>", sys.stdin.buffer
+    path = Path(source)
+    if not path.exists():
+        raise _UsageError(f"{source}: no such file")
+    if path.is_dir():
+        raise _UsageError(f"{source}: is a directory, not a file")
     try:
-        return name, data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _UsageError(f"{name}: is not UTF-8 text") from None
+        return source, path.open("rb")
+    except OSError as exc:
+        raise _UsageError(f"{source}: cannot be read ({exc.strerror})") from None
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from ._traffic import check, known_types, read_messages
+    from ._traffic import InputError, StreamChecker, check, known_types, read_messages
+    from .errors import Error, ErrorCode
 
     if args.type is not None and args.type not in known_types():
         raise _UsageError(f"unknown --type {args.type!r}; known types: {', '.join(known_types())}")
-    name, text = _read_input(args.file)
-    messages = read_messages(text)
-    invalid = 0
-    for message in messages:
-        finding = check(message, args.type)
-        if not finding.errors:
-            continue
+    name, stream = _open_input(args.file)
+    count = invalid = 0
+    grammar: StreamChecker | None = StreamChecker() if args.stream else None
+
+    def report(line: int, where: str | None, error: Error) -> None:
+        rule = error.message
+        if error.param and rule.startswith(f"{error.param}: "):
+            rule = rule[len(error.param) + 2 :]
+        print(f"{name}:{line}: {where or 'message'}: {error.code.value}: {rule}")
+
+    first_event: Any = None
+    try:
+        with stream:
+            for message in read_messages(stream, name):
+                count += 1
+                finding = check(message, args.type)
+                if grammar is None and (
+                    message.sse or (count == 2 and first_event is not None and _is_event(finding))
+                ):
+                    # SSE, or a sequence of events (the first two are): a stream to follow.
+                    grammar = StreamChecker()
+                    if first_event is not None:
+                        first, first_finding = first_event
+                        for error in _follow(grammar, first, first_finding):
+                            invalid += 1  # the first event was valid: its problem is new
+                            report(first.line, first_finding.type_name, error)
+                if count == 1 and _is_event(finding):
+                    first_event = (message, finding)
+                problems = list(finding.errors)
+                if grammar is not None and _is_event(finding):
+                    problems += _follow(grammar, message, finding)
+                if not problems:
+                    continue
+                invalid += 1
+                for error in problems:
+                    where = ".".join(part for part in (finding.type_name, error.param) if part)
+                    report(message.line, where, error)
+                if finding.more:
+                    more = f"and {finding.more} more problem{'s' if finding.more != 1 else ''}"
+                    print(f"{name}:{message.line}: {finding.type_name or 'message'}: {more}")
+    except InputError as exc:
+        raise _UsageError(str(exc)) from None
+    except OSError as exc:
+        raise _UsageError(f"{name}: cannot be read ({exc.strerror})") from None
+    unended = Error(
+        code=ErrorCode.INVALID_ARGUMENT,
+        message="stream grammar: the stream that starts here has no end event",
+    )
+    for line in grammar.unfinished() if grammar is not None else []:
         invalid += 1
-        for error in finding.errors:
-            where = ".".join(part for part in (finding.type_name, error.param) if part)
-            rule = error.message
-            if error.param and rule.startswith(f"{error.param}: "):
-                rule = rule[len(error.param) + 2 :]
-            print(f"{name}:{message.line}: {where or 'message'}: {error.code.value}: {rule}")
-    print(f"{len(messages)} messages, {invalid} invalid")
+        report(line, "StreamEvent", unended)
+    noun = "message" if count == 1 else "messages"
+    if not count:
+        print("0 messages: the input holds no message")
+        return EXIT_FAILED
+    print(f"{count} {noun}, {invalid} invalid")
     return EXIT_FAILED if invalid else EXIT_OK
+
+
+def _follow(grammar: Any, message: Any, finding: Any) -> list[Error]:
+    """The stream grammar problem of ``message``, an event, as a list (empty or one)."""
+    if finding.errors:
+        grammar.invalid(message)
+        return []
+    found = grammar.add(finding.decoded, message.line)
+    return [] if found is None else [found]
+
+
+def _is_event(finding: Any) -> bool:
+    from .registry import STREAM_EVENT, STREAM_EVENT_TYPES
+
+    names = {STREAM_EVENT, *(model.__name__ for model in STREAM_EVENT_TYPES.values())}
+    return finding.type_name in names
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -219,6 +274,12 @@ def _milliseconds(text: str) -> float:
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError("must be a number of milliseconds >= 0")
     return value
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError("must be an integer > 0")
+    return int(text)
 
 
 def _count(text: str) -> int:
@@ -488,13 +549,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="check recorded traffic against the contract",
         description=(
             "Check every message of FILE (or standard input: -), given as a JSON object, a JSON "
-            "array, JSON lines or a server-sent events stream. Each message is checked as --type, "
-            "or as the type it is detected to be. Exit 1 if any message is invalid."
+            "array, JSON lines or a server-sent events stream, read as a stream. Each message is "
+            "checked as --type, or as the type its fields fit best. Exit 1 if any message is "
+            "invalid or there is none; 2 if the input cannot be read or holds a message larger "
+            "than the size limit (16 MiB)."
         ),
     )
     validate.add_argument("file", metavar="FILE", help="the input file, or - for standard input")
     validate.add_argument(
         "--type", metavar="T", help="message type name, e.g. Request or StreamEvent"
+    )
+    validate.add_argument(
+        "--stream",
+        action="store_true",
+        help="check the stream grammar per request_id (automatic for SSE, and for JSON lines "
+        "that start with a stream event)",
     )
     validate.set_defaults(handler=_cmd_validate)
 
@@ -508,7 +577,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=1, help="MockEngine seed (default 1)")
     demo.add_argument(
-        "--max-tokens", type=int, default=24, help="max_tokens of the request (default 24)"
+        "--max-tokens",
+        type=_positive,
+        default=24,
+        help="max_tokens of the request, an integer > 0 (default 24)",
     )
     demo.set_defaults(handler=_cmd_demo)
 
@@ -530,5 +602,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.handler(args)
     except _UsageError as exc:
         print(f"sagellm-protocol: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemoryError:
+        print("sagellm-protocol: error: out of memory", file=sys.stderr)
         return EXIT_USAGE
     return status
