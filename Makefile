@@ -49,9 +49,10 @@ compat: setup ## compare the current bundle with the last released one (and its 
 	command="$$command src/sagellm_protocol/schemas/v0.1 $$allow"; \
 	echo "$$command"; $$command
 
-fuzz: setup ## 100,000 hostile inputs through every decode path, and decode cost by size (not in CI)
+fuzz: setup ## 100,000 hostile inputs, decode cost by size, hostile shapes at 16 MiB (not in CI)
 	$(VENV_PY) -m scripts.fuzz run --cases 100000
 	$(VENV_PY) benchmarks/decode_scaling.py
+	$(VENV_PY) benchmarks/hostile.py
 
 bench: ## ours against the original package and msgspec, side by side; writes docs/performance.md
 	$(PYTHON) benchmarks/run.py

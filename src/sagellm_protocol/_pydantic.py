@@ -28,8 +28,8 @@ __all__ = [
     "restore_model_state",
     "serializer_of",
     "validator_of",
+    "validator_variant",
     "validator_with_json_check_replaced",
-    "validator_with_lists_failing_fast",
 ]
 
 ModelState = tuple[dict[str, Any], set[str]]
@@ -147,35 +147,37 @@ def validator_with_json_check_replaced(
     return _built(schema, [model])
 
 
-def validator_with_lists_failing_fast(schema: CoreSchema) -> SchemaValidator | None:
-    """A validator for the core ``schema`` (a model's, or a union's) in which every list stops
-    at its first wrong item (``fail_fast``): the same verdicts, at most one error per list.
-    None when pydantic-core refuses to build it.
+def validator_variant(
+    schema: CoreSchema, *, fail_fast: bool = False, extras_ignored: bool = False
+) -> SchemaValidator | None:
+    """A validator for the core ``schema`` (a model's, or a union's) in which, with
+    ``fail_fast``, every list stops at its first wrong item (the same verdicts, at most one
+    error per list), and, with ``extras_ignored``, every model drops unknown fields instead of
+    refusing them. None when pydantic-core refuses to build it.
 
     Relies on: what ``validator_with_json_check_replaced`` relies on, for every model class the
-    schema names (each is rebuilt from the rewritten schema, not reused), and on the
-    ``fail_fast`` key of a ``list`` schema (pydantic-core 2.20, pydantic 2.8).
+    schema names (each is rebuilt from the rewritten schema, not reused); on the ``fail_fast``
+    key of a ``list`` schema (pydantic-core 2.20, pydantic 2.8); and on a model's ``extra``
+    setting being the ``extra_fields_behavior`` of the ``config`` in its ``model`` node.
     """
     models: list[type[BaseModel]] = []
 
     def replaced(node: dict[str, Any]) -> dict[str, Any] | None:
-        return _failing_fast(node, replaced, models)
+        kind = node.get("type")
+        if kind == "model" and isinstance(node.get("cls"), type):
+            models.append(node["cls"])
+        changes: dict[str, Any] = {}
+        if fail_fast and kind == "list":
+            changes["fail_fast"] = True
+        config = node.get("config")
+        if extras_ignored and isinstance(config, dict) and "extra_fields_behavior" in config:
+            changes["config"] = {**config, "extra_fields_behavior": "ignore"}
+        if not changes:
+            return None
+        inside = {key: _rewritten(value, replaced) for key, value in node.items()}
+        return {**inside, **changes}
 
     return _built(_rewritten(schema, replaced), models)
-
-
-def _failing_fast(
-    node: dict[str, Any],
-    replaced: Callable[[dict[str, Any]], dict[str, Any] | None],
-    models: list[type[BaseModel]],
-) -> dict[str, Any] | None:
-    """A ``list`` node made to fail fast (its inside rewritten too), else None; the class of
-    a ``model`` node is recorded in ``models``."""
-    if node.get("type") == "model" and isinstance(node.get("cls"), type):
-        models.append(node["cls"])
-    if node.get("type") != "list":
-        return None
-    return {**{key: _rewritten(value, replaced) for key, value in node.items()}, "fail_fast": True}
 
 
 def _rewritten(node: Any, replaced: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Any:

@@ -30,19 +30,18 @@ dropped field is appended to it, so nothing vanishes unseen (at most
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any, Generic, Literal, TypeAlias, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import PydanticSerializationError, SchemaValidator, core_schema, from_json
+from pydantic_core import PydanticSerializationError, SchemaValidator, core_schema
 
 from ._fields import check_json_metadata
 from ._pydantic import (
     serializer_of,
     validator_of,
+    validator_variant,
     validator_with_json_check_replaced,
-    validator_with_lists_failing_fast,
 )
 from .errors import Error, ProtocolError, field_error
 from .limits import MAX_DETAILED_SIZE, MAX_MESSAGE_SIZE, MAX_REPORTED_ERRORS
@@ -86,6 +85,7 @@ class Decoder(Generic[M]):
         "_fast_is_full",
         "_fast_limit",
         "_full",
+        "_lenient",
         "_union",
         "duplicate_keys",
         "max_size",
@@ -134,6 +134,9 @@ class Decoder(Generic[M]):
         """What the decoder does with a key that comes twice in one object."""
         self._union: TaggedUnion | None = tagged_union(message_type)
         self._full, self._fast, self._bounded = _validators(message_type, self._union)
+        # Validators that drop unknown fields (for unknown="ignore"), built on first use:
+        # [for texts up to MAX_DETAILED_SIZE, for longer texts].
+        self._lenient: list[SchemaValidator | None] = [None, None]
         self._fast_is_full = self._fast is self._full.validate_json
         # Inputs the fast path may take: bytes within the size limit and MAX_DETAILED_SIZE,
         # and only when nothing needs the text itself (the duplicate-key check reads it).
@@ -144,8 +147,9 @@ class Decoder(Generic[M]):
         """Decode ``data`` (JSON bytes or str, or a parsed mapping) into a validated message.
 
         Raises ``ProtocolError`` for malformed JSON, a wrong type or a broken rule, listing
-        every problem with its ``param`` path. With ``unknown="ignore"``, the path of every
-        dropped field is appended to ``ignored`` when it is a list.
+        the problems with their ``param`` paths (at most ``limits.MAX_REPORTED_ERRORS``; the
+        rest are counted in ``more``). With ``unknown="ignore"``, the path of every dropped
+        field is appended to ``ignored`` when it is a list (as capped).
         """
         if type(data) is bytes and len(data) <= self._fast_limit:
             try:
@@ -187,30 +191,34 @@ class Decoder(Generic[M]):
     def _decode_ignoring_unknown(
         self, data: Any, exc: ValidationError, ignored: list[str] | None
     ) -> Any:
-        problems = exc.errors(include_url=False, include_input=False)
-        if any(problem["type"] != "extra_forbidden" for problem in problems):
-            # Unknown fields are not problems in this mode; report only the others.
-            others = [problem for problem in problems if problem["type"] != "extra_forbidden"]
-            from ._translate import capped_errors  # noqa: PLC0415 - the error path only
-
-            errors, more = capped_errors(others, self.type)
-            raise ProtocolError(errors, more=more) from None
-        # The JSON is well formed (its only problems are unknown fields): drop them, validate.
-        parsed = _python_copy(data)
-        model = self.type if self._union is None else self._union.members[parsed[self._union.tag]]
-        validator = validator_of(model)
+        """Validate ``data`` again with unknown fields dropped; ``exc`` is the refusal of the
+        first validation, whose unknown fields are the ones ``ignored`` is told of."""
+        bounded = isinstance(data, (bytes, str)) and len(data) > MAX_DETAILED_SIZE
+        lenient = self._lenient[bounded]
+        if lenient is None:
+            schema = (
+                self.type.__pydantic_core_schema__
+                if self._union is None
+                else _union_schema(self._union)
+            )
+            built = validator_variant(schema, fail_fast=bounded, extras_ignored=True)
+            if built is None:  # pragma: no cover - pydantic-core builds the variants it checks
+                raise TypeError(f"no validator that ignores unknown fields for {self!r}")
+            lenient = self._lenient[bounded] = built
         try:
-            return validator.validate_python(parsed)
-        except ValidationError as unknown_fields:
-            for problem in unknown_fields.errors(include_url=False, include_input=False):
-                _drop(parsed, problem["loc"])
-            message = validator.validate_python(parsed)
-            if ignored is not None:
-                dropped = ProtocolError.from_validation_error(unknown_fields, root=model)
-                ignored.extend(error.param or "" for error in dropped.errors)
-                if dropped.more:
-                    ignored.append(f"and {dropped.more} more")
-            return message
+            if isinstance(data, (bytes, str)):
+                message = lenient.validate_json(data)
+            else:
+                message = lenient.validate_python(data if type(data) is dict else dict(data))
+        except ValidationError as others:
+            # Unknown fields are not problems in this mode: these are the other problems.
+            raise ProtocolError.from_validation_error(others, root=self.type) from None
+        if ignored is not None:
+            dropped = ProtocolError.from_validation_error(exc, root=self.type)
+            ignored.extend(error.param or "" for error in dropped.errors)
+            if dropped.more:
+                ignored.append(f"and {dropped.more} more")
+        return message
 
     def __repr__(self) -> str:
         name = self._union.name if self._union is not None else self.type.__name__
@@ -267,12 +275,15 @@ def decode(message_type: Any, data: JsonInput, **options: Any) -> Any:
     problem with its ``param`` path. Options (keywords): ``unknown`` and ``ignored`` (see
     the module docstring); ``max_size``: JSON text longer than this many bytes (default
     ``limits.MAX_MESSAGE_SIZE``, 16 MiB) is refused before it is parsed;
-    ``duplicate_keys="reject"`` refuses an object with a key twice (every such key reported
-    with its path), while the default keeps the last value, as pydantic-core does, so every
-    component of the stack reads a message the same way (the check costs a second parse: use
-    it at an edge that faces other JSON parsers).
+    ``duplicate_keys="reject"`` refuses an object with a key twice (each such key reported
+    with its path, up to the cap), while the default keeps the last value, as pydantic-core
+    does, so every component of the stack reads a message the same way (the check costs a
+    second parse: use it at an edge that faces other JSON parsers).
 
-    The decoder for each type is built on first use and kept (``Decoder``).
+    At most ``limits.MAX_REPORTED_ERRORS`` problems are listed (``ProtocolError.more`` counts
+    the rest), and in a text longer than ``limits.MAX_DETAILED_SIZE`` a list stops at its
+    first wrong item, so the work stays bounded whatever the input. The decoder for each type
+    is built on first use and kept (``Decoder``).
     """
     # The options arrive as ``**options`` rather than as keyword parameters with defaults:
     # filling four defaults costs more than the common call, bytes and no option, needs.
@@ -329,6 +340,13 @@ def encode(message: BaseModel) -> bytes:
 # --- building a decoder ----------------------------------------------------------------------
 
 
+def _union_schema(union: TaggedUnion) -> Any:
+    """The core schema of a tagged union (pydantic builds it once and caches the adapter)."""
+    from pydantic import TypeAdapter  # noqa: PLC0415 - only when a union is first decoded
+
+    return TypeAdapter(union.alias).core_schema
+
+
 def _validators(
     message_type: Any, union: TaggedUnion | None
 ) -> tuple[SchemaValidator, Any, SchemaValidator]:
@@ -344,7 +362,7 @@ def _validators(
         full = adapter.validator
         if not isinstance(full, SchemaValidator):  # pragma: no cover - a TypeAdapter is built
             raise TypeError(f"{union.name} has no compiled validator")
-        bounded = validator_with_lists_failing_fast(adapter.core_schema) or full
+        bounded = validator_variant(_union_schema(union), fail_fast=True) or full
         return full, full.validate_json, bounded
     if not (isinstance(message_type, type) and issubclass(message_type, BaseModel)):
         raise TypeError(f"decode() takes a message class or StreamEvent, not {message_type!r}")
@@ -355,7 +373,7 @@ def _validators(
     # The fast path takes texts up to MAX_DETAILED_SIZE bytes, which hold fewer metadata
     # values than MAX_METADATA_VALUES: pydantic-core alone may check their metadata. A longer
     # text gets the model's own check, which counts them.
-    bounded = validator_with_lists_failing_fast(message_type.__pydantic_core_schema__) or full
+    bounded = validator_variant(message_type.__pydantic_core_schema__, fail_fast=True) or full
     return full, (full if fast is None else fast).validate_json, bounded
 
 
@@ -488,17 +506,3 @@ def _refuse_duplicate_keys(text: bytes | str) -> None:
         pending.extend(reversed(children))
     if problems:
         raise ProtocolError(problems, more=more)
-
-
-def _python_copy(data: Any) -> Any:
-    """A mutable Python copy of ``data``: JSON text parsed, a mapping deep-copied."""
-    if isinstance(data, Mapping):
-        return copy.deepcopy(dict(data))
-    return from_json(data)
-
-
-def _drop(parsed: Any, loc: tuple[str | int, ...]) -> None:
-    target = parsed
-    for key in loc[:-1]:
-        target = target[key]
-    del target[loc[-1]]
