@@ -144,6 +144,17 @@ SHAPES: dict[str, tuple[str, dict[str, str], Callable[[int], bytes]]] = {
 }
 
 
+def _peak_memory() -> int:
+    """The peak resident memory of this process so far, in bytes (Linux: ``VmHWM``; else
+    ``ru_maxrss``, which a process may inherit from its parent across ``exec``)."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    kilobytes = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    return int(kilobytes[1]) * 1024 if kilobytes else 0
+
+
 def _child(name: str, path: str) -> None:
     """Decode the input in ``path`` as shape ``name``; print seconds, peak growth, verdict."""
     type_name, options, _ = SHAPES[name]
@@ -154,7 +165,7 @@ def _child(name: str, path: str) -> None:
     if options.get("unknown") == "ignore":
         extra["ignored"] = ignored
     decode(model, _base(type_name))  # build the decoder first: its cost is not the input's
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = _peak_memory()
     started = time.perf_counter()
     try:
         decode(model, data, **extra)  # type: ignore[call-overload]
@@ -162,7 +173,7 @@ def _child(name: str, path: str) -> None:
     except ProtocolError as exc:
         verdict = f"refused ({len(exc.errors)} listed, {exc.more} more)"
     seconds = time.perf_counter() - started
-    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+    grown = _peak_memory() - before
     print(json.dumps({"seconds": seconds, "grown": grown, "verdict": verdict}))
 
 
