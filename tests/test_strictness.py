@@ -141,7 +141,7 @@ def _inexact_verdict(model: type[BaseModel], name: str, value: int, wire: bool) 
     data = {**example_data(model), name: [value] if is_list else value}
     try:
         if wire:
-            decode(model, json.dumps(data))
+            decode(model, json.dumps(data).encode())
         else:
             model.model_validate(data)
     except ValidationError as exc:
@@ -166,6 +166,12 @@ def test_an_integer_a_float_cannot_hold_exactly_is_refused_saying_so(
                 f"{param}: must be a number a float holds exactly (not an integer beyond ±2**53)",
             )
         ]
+
+
+@pytest.mark.parametrize("value", [1e300, 2.0**60, 9007199254740993.0])
+def test_a_float_beyond_2_pow_53_is_still_a_float(value: float) -> None:
+    data = json.dumps({**example_data(Metrics), "throughput_tps": value}).encode()
+    assert decode(Metrics, data).throughput_tps == value
 
 
 @pytest.mark.parametrize("wire", [True, False], ids=["json", "python"])

@@ -132,6 +132,27 @@ class ExactFloat:
             python_schema=core_schema.no_info_before_validator_function(_refuse_inexact, schema),
         )
 
+    @staticmethod
+    def fast_json_schema(json_schema: Any) -> core_schema.CoreSchema | None:
+        """For a decode fast path: the float schema of an ``ExactFloat`` JSON branch, held
+        strictly within ±2**53, or None when ``json_schema`` is not such a branch.
+
+        It accepts a subset of what the branch accepts (a float beyond ±2**53 is refused, and
+        left to the full check), at the cost of a plain float.
+        """
+        steps = json_schema.get("steps") if isinstance(json_schema, dict) else None
+        if not (isinstance(steps, list) and len(steps) == 3):
+            return None
+        if steps[1].get("custom_error_type") != "rule_inexact_integer":
+            return None
+        # Strictly within: an integer beyond 2**53 becomes a float of at least 2**53.
+        float_schema: dict[str, Any] = dict(steps[2])
+        if "le" not in float_schema and "lt" not in float_schema:
+            float_schema["lt"] = MAX_EXACT_INTEGER
+        if "ge" not in float_schema and "gt" not in float_schema:
+            float_schema["gt"] = -MAX_EXACT_INTEGER
+        return float_schema
+
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:

@@ -148,12 +148,18 @@ def validator_with_json_check_replaced(
 
 
 def validator_variant(
-    schema: CoreSchema, *, fail_fast: bool = False, extras_ignored: bool = False
+    schema: CoreSchema,
+    *,
+    fail_fast: bool = False,
+    extras_ignored: bool = False,
+    json_branch: Callable[[Any], Any] | None = None,
 ) -> SchemaValidator | None:
     """A validator for the core ``schema`` (a model's, or a union's) in which, with
     ``fail_fast``, every list stops at its first wrong item (the same verdicts, at most one
     error per list), and, with ``extras_ignored``, every model drops unknown fields instead of
-    refusing them. None when pydantic-core refuses to build it.
+    refusing them. With ``json_branch``, the ``json_schema`` of every ``json-or-python`` node
+    is replaced by what ``json_branch`` returns for it (None: kept); when it replaces none,
+    the variant is None. None also when pydantic-core refuses to build it.
 
     Relies on: what ``validator_with_json_check_replaced`` relies on, for every model class the
     schema names (each is rebuilt from the rewritten schema, not reused); on the ``fail_fast``
@@ -161,12 +167,19 @@ def validator_variant(
     setting being the ``extra_fields_behavior`` of the ``config`` in its ``model`` node.
     """
     models: list[type[BaseModel]] = []
+    branches = 0
 
     def replaced(node: dict[str, Any]) -> dict[str, Any] | None:
+        nonlocal branches
         kind = node.get("type")
         if kind == "model" and isinstance(node.get("cls"), type):
             models.append(node["cls"])
         changes: dict[str, Any] = {}
+        if json_branch is not None and kind == "json-or-python":
+            branch = json_branch(node.get("json_schema"))
+            if branch is not None:
+                branches += 1
+                return {**node, "json_schema": branch}
         if fail_fast and kind == "list":
             changes["fail_fast"] = True
         config = node.get("config")
@@ -177,7 +190,10 @@ def validator_variant(
         inside = {key: _rewritten(value, replaced) for key, value in node.items()}
         return {**inside, **changes}
 
-    return _built(_rewritten(schema, replaced), models)
+    rewritten = _rewritten(schema, replaced)
+    if json_branch is not None and not branches:
+        return None
+    return _built(rewritten, models)
 
 
 def _rewritten(node: Any, replaced: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Any:

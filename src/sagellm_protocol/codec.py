@@ -36,12 +36,11 @@ from typing import Any, Generic, Literal, TypeAlias, TypeVar, overload
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError, SchemaValidator, core_schema
 
-from ._fields import check_json_metadata
+from ._fields import ExactFloat, check_json_metadata
 from ._pydantic import (
     serializer_of,
     validator_of,
     validator_variant,
-    validator_with_json_check_replaced,
 )
 from .errors import Error, ProtocolError, field_error
 from .limits import MAX_DETAILED_SIZE, MAX_MESSAGE_SIZE, MAX_REPORTED_ERRORS
@@ -362,19 +361,30 @@ def _validators(
         full = adapter.validator
         if not isinstance(full, SchemaValidator):  # pragma: no cover - a TypeAdapter is built
             raise TypeError(f"{union.name} has no compiled validator")
-        bounded = validator_variant(_union_schema(union), fail_fast=True) or full
-        return full, full.validate_json, bounded
+        schema = _union_schema(union)
+        fast = validator_variant(schema, json_branch=_fast_json_branch)
+        bounded = validator_variant(schema, fail_fast=True) or full
+        return full, (full if fast is None else fast).validate_json, bounded
     if not (isinstance(message_type, type) and issubclass(message_type, BaseModel)):
         raise TypeError(f"decode() takes a message class or StreamEvent, not {message_type!r}")
     full = validator_of(message_type)
-    fast = validator_with_json_check_replaced(
-        message_type, check_json_metadata, _core_checked_json_metadata()
-    )
+    fast = validator_variant(message_type.__pydantic_core_schema__, json_branch=_fast_json_branch)
     # The fast path takes texts up to MAX_DETAILED_SIZE bytes, which hold fewer metadata
     # values than MAX_METADATA_VALUES: pydantic-core alone may check their metadata. A longer
     # text gets the model's own check, which counts them.
     bounded = validator_variant(message_type.__pydantic_core_schema__, fail_fast=True) or full
     return full, (full if fast is None else fast).validate_json, bounded
+
+
+def _fast_json_branch(json_schema: Any) -> Any:
+    """The fast path's JSON check in place of a field's own, where pydantic-core alone can do
+    it: metadata (``_core_checked_json_metadata``) and exact floats
+    (``ExactFloat.fast_json_schema``); None elsewhere. Each accepts a subset of what the field
+    accepts; what it refuses goes to the full validator."""
+    function = json_schema.get("function", {}) if isinstance(json_schema, dict) else {}
+    if isinstance(function, dict) and function.get("function") is check_json_metadata:
+        return _core_checked_json_metadata()
+    return ExactFloat.fast_json_schema(json_schema)
 
 
 CORE_CHECKED_LEVELS = 4
