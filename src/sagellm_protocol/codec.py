@@ -472,47 +472,56 @@ class _Object(dict[str, Any]):
     duplicates: list[str]
 
 
-def _collect_pairs(pairs: list[tuple[str, Any]]) -> _Object:
-    parsed = _Object(pairs)
-    parsed.duplicates = []
-    if len(parsed) < len(pairs):  # some key came twice: list each once, in input order
-        seen: set[str] = set()
-        reported: set[str] = set()
-        for key, _ in pairs:
-            if key in seen and key not in reported:
-                reported.add(key)
-                parsed.duplicates.append(key)
-            seen.add(key)
-    return parsed
+class _Collector:
+    """The ``object_pairs_hook`` of the duplicate-key check: builds ``_Object``s and counts
+    the duplicated keys of all of them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> _Object:
+        parsed = _Object(pairs)
+        parsed.duplicates = []
+        if len(parsed) < len(pairs):  # some key came twice: list each once, in input order
+            seen: set[str] = set()
+            reported: set[str] = set()
+            for key, _ in pairs:
+                if key in seen and key not in reported:
+                    reported.add(key)
+                    parsed.duplicates.append(key)
+                seen.add(key)
+            self.count += len(parsed.duplicates)
+        return parsed
 
 
 _DUPLICATE_RULE = "appears twice in one object (duplicate keys are refused)"
 
 
 def _refuse_duplicate_keys(text: bytes | str) -> None:
-    """ProtocolError naming every key that comes twice in one object (by its path)."""
+    """ProtocolError naming the keys that come twice in one object (by their paths, the first
+    ``MAX_REPORTED_ERRORS`` of them; the rest counted)."""
     import json  # noqa: PLC0415 - an opt-in check; ``import sagellm_protocol`` stays lighter
 
+    collector = _Collector()
     try:
-        parsed = json.loads(text, object_pairs_hook=_collect_pairs)
+        parsed = json.loads(text, object_pairs_hook=collector)
     except (ValueError, RecursionError):
         return  # not JSON this parser can read: validation reports what is wrong with it
+    if not collector.count:
+        return
     problems: list[Error] = []
-    more = 0
     pending: list[tuple[Any, str]] = [(parsed, "")]
-    while pending:
+    while pending and len(problems) < MAX_REPORTED_ERRORS:
         value, path = pending.pop()
         if isinstance(value, _Object):
-            for key in value.duplicates:
-                if len(problems) < MAX_REPORTED_ERRORS:
-                    problems.append(field_error(f"{path}.{key}" if path else key, _DUPLICATE_RULE))
-                else:
-                    more += 1
+            problems += [
+                field_error(f"{path}.{key}" if path else key, _DUPLICATE_RULE)
+                for key in value.duplicates[: MAX_REPORTED_ERRORS - len(problems)]
+            ]
             children = [(item, f"{path}.{key}" if path else key) for key, item in value.items()]
         elif isinstance(value, list):
             children = [(item, f"{path}[{index}]") for index, item in enumerate(value)]
         else:
             continue
         pending.extend(reversed(children))
-    if problems:
-        raise ProtocolError(problems, more=more)
+    raise ProtocolError(problems, more=collector.count - len(problems))
