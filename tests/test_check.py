@@ -831,7 +831,7 @@ def test_progress_bar_on_a_terminal_only(base: str) -> None:
         (["http://h", "--concurrency", "2"], "--concurrency applies to the latency mode"),
         (["http://h", "--max-tokens", "2"], "--max-tokens applies to the latency mode"),
         (["http://h", "--requests", "2", "--deterministic"], "--deterministic applies to"),
-        (["http://h", "--requests", "0"], "must be an integer >= 1"),
+        (["http://h", "--requests", "0"], "must be an integer > 0"),
         (["http://h", "--timeout", "0"], "must be a number of seconds > 0"),
         (["http://h", "--timeout", "nan"], "must be a number of seconds > 0"),
         (["http://h", "--header", "no colon"], "must be 'NAME: VALUE'"),
