@@ -292,7 +292,14 @@ def _check_container(
 
 
 def check_json_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    _check_container(value, 1, (), python=False, left=[MAX_METADATA_VALUES])
+    try:
+        _check_container(value, 1, (), python=False, left=[MAX_METADATA_VALUES])
+    except PydanticCustomError as exc:
+        # pydantic-core builds the error's input value from the JSON text, a second copy of
+        # every value: the validated one (held by the walk's frames in the traceback too) goes
+        # first, so that the two never coexist. It halves the peak of refusing huge metadata.
+        value.clear()
+        raise exc.with_traceback(None) from None
     return value
 
 
