@@ -439,7 +439,7 @@ HOSTILE = [
     ("native", "close-mid-stream", GENERATE, True, close_mid_native_stream, "generate.stream",
      "the server closed the connection mid-reply"),
     ("native", "endless-line", GENERATE, True, endless_line, "generate.stream",
-     f"frame 1: a line is longer than the limit of {MAX_MESSAGE_SIZE} bytes"),
+     f"frame 1: larger than the limit of {MAX_MESSAGE_SIZE} bytes"),
 ]  # fmt: skip
 
 
