@@ -245,3 +245,17 @@ def test_ten_megabyte_line_of_invalid_json_is_an_error() -> None:
 @given(strategy_for(StreamEventEnd))
 def test_end_events_round_trip(event: StreamEventEnd) -> None:
     assert _decode_all([encode_event(event)]) == [event]
+
+
+def test_after_a_refused_frame_every_later_call_gives_the_same_error() -> None:
+    decoder = SSEDecoder()
+    bad = b"event: delta\ndata: {}\n\n"
+    with pytest.raises(ProtocolError) as first:
+        decoder.feed(bad + encode_event(example(StreamEventStart)))
+    with pytest.raises(ProtocolError) as again:
+        decoder.feed(encode_event(example(StreamEventStart)))  # valid on its own
+    assert again.value.errors == first.value.errors
+    with pytest.raises(ProtocolError) as closing:
+        decoder.close()
+    assert closing.value.errors == first.value.errors
+    assert decoder.frames == 1  # nothing was read past the refused frame

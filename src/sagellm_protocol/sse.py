@@ -88,7 +88,9 @@ class SSEDecoder:
     ``data: [DONE]``, ``done`` is true and any further event is an error. A frame whose lines
     (of every kind but comments; line ends not counted) hold more than ``max_frame_size`` bytes,
     or a comment line longer than that, is refused rather than buffered, with the same verdict
-    however the bytes are split into chunks.
+    however the bytes are split into chunks. Once ``feed`` or ``close`` has raised
+    ``ProtocolError``, the stream is invalid and the decoder keeps no half-read state to go on
+    from: every later ``feed`` or ``close`` raises the same error.
     """
 
     def __init__(self, *, max_frame_size: int = MAX_MESSAGE_SIZE) -> None:
@@ -102,6 +104,7 @@ class SSEDecoder:
         self._event_type: str | None = None
         self._frame_open = False
         self._closed = False
+        self._failure: ProtocolError | None = None
         self.frames = 0
         """Frames completed so far (a frame ends at a blank line)."""
         self.last_event_id = ""
@@ -113,10 +116,19 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes | bytearray | memoryview) -> list[StreamEvent]:
         """Add bytes to the stream; return the events that they complete, in order."""
+        if self._failure is not None:
+            raise ProtocolError(self._failure.errors, more=self._failure.more)
         if self._closed:
             raise ValueError("SSEDecoder.feed() after close()")
         if not chunk:
             return []
+        try:
+            return self._feed(chunk)
+        except ProtocolError as exc:
+            self._failure = exc
+            raise
+
+    def _feed(self, chunk: bytes | bytearray | memoryview) -> list[StreamEvent]:
         buffer = self._buffer
         start = len(buffer)
         buffer += chunk
@@ -160,6 +172,8 @@ class SSEDecoder:
 
     def close(self) -> list[StreamEvent]:
         """End the stream. Raises ``ProtocolError`` if the last frame is unfinished."""
+        if self._failure is not None:
+            raise ProtocolError(self._failure.errors, more=self._failure.more)
         self._closed = True
         partial_line = bytes(self._buffer)
         self._buffer.clear()
