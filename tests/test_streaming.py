@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -72,8 +73,10 @@ def test_progress_properties() -> None:
     assert progress == [(False, False, None), (True, False, 4), (True, True, 4)]
 
 
-def _breaks(events: list[StreamEvent], index: int, fragment: str, param: str) -> None:
-    assembler = StreamAssembler()
+def _breaks(
+    events: list[StreamEvent], index: int, fragment: str, param: str, *, keep_output: bool = True
+) -> None:
+    assembler = StreamAssembler(keep_output=keep_output)
     for event in events[:index]:
         assembler.add(event)
     with pytest.raises(ProtocolError) as caught:
@@ -175,10 +178,15 @@ GRAMMAR_VIOLATIONS: list[tuple[str, Callable[[], list[StreamEvent]], int, str, s
     [v[1:] for v in GRAMMAR_VIOLATIONS],
     ids=[v[0] for v in GRAMMAR_VIOLATIONS],
 )
+@pytest.mark.parametrize("keep_output", [True, False], ids=["output kept", "digest only"])
 def test_grammar_violation(
-    events: Callable[[], list[StreamEvent]], index: int, fragment: str, param: str
+    events: Callable[[], list[StreamEvent]],
+    index: int,
+    fragment: str,
+    param: str,
+    keep_output: bool,
 ) -> None:
-    _breaks(events(), index, fragment, param)
+    _breaks(events(), index, fragment, param, keep_output=keep_output)
 
 
 def test_engine_id_may_be_given_on_some_events_only() -> None:
@@ -308,3 +316,49 @@ def test_a_rejected_end_event_leaves_its_engine_id_unrecorded() -> None:
         assembler.add(end("wrong", (42,), engine_id="e1"))
     assembler.add(end("Hi", (42,), engine_id="e2"))
     assert assembler.engine_id == "e2"
+
+
+def test_a_digest_only_assembler_accepts_the_split_of_any_response() -> None:
+    response = example(Response, output_text="Grüße, \U0001f600!", output_tokens=[1, 22, 333])
+    for step in (1, 2, 3):
+        assembler = StreamAssembler(keep_output=False)
+        for event in split_response(response, tokens_per_delta=step):
+            assembler.add(event)
+        assert assembler.response() == response
+
+
+def test_a_digest_only_assembler_does_not_hand_out_the_output() -> None:
+    assembler = StreamAssembler(keep_output=False)
+    assembler.add(start())
+    with pytest.raises(ValueError, match="output_text is not kept"):
+        _ = assembler.output_text
+    with pytest.raises(ValueError, match="output_tokens is not kept"):
+        _ = assembler.output_tokens
+
+
+def test_token_ids_split_differently_are_not_confused_with_others() -> None:
+    # [1, 23] and [12, 3] write the same digits: each id ends with its own separator.
+    assembler = StreamAssembler(keep_output=False)
+    events: list[StreamEvent] = [start(), delta("a", (1,)), delta("b", (23,))]
+    for event in events:
+        assembler.add(event)
+    with pytest.raises(ProtocolError, match="output_tokens must equal"):
+        assembler.add(end("ab", (12, 3)))
+
+
+@pytest.mark.parametrize(("keep_output", "grows"), [(True, True), (False, False)])
+def test_memory_of_a_digest_only_assembler_does_not_grow_with_the_stream(
+    keep_output: bool, grows: bool
+) -> None:
+    chunk = "x" * 1024
+    event = delta(chunk, (7,))
+    assembler = StreamAssembler(keep_output=keep_output)
+    assembler.add(start())
+    tracemalloc.start()
+    try:
+        for _ in range(2000):
+            assembler.add(event)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (held > 2000 * 8) is grows  # kept: a reference per delta at least; digest: nothing

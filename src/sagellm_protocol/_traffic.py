@@ -402,7 +402,8 @@ def _finding(message: Message, type_name: str, shown: str | None = _UNSET) -> Fi
 
 
 MAX_OPEN_STREAMS = 10_000
-"""Most streams ``StreamChecker`` follows at once (each holds its output so far)."""
+"""Most streams ``StreamChecker`` follows at once (each holds a digest of its output, not the
+output itself, so that memory does not grow with a stream's length)."""
 
 
 class StreamChecker:
@@ -436,7 +437,7 @@ class StreamChecker:
                     f"starts a stream while {MAX_OPEN_STREAMS} others are unfinished "
                     "(too many to follow)"
                 )
-            opened = self._open[event.request_id] = (StreamAssembler(), line)
+            opened = self._open[event.request_id] = (StreamAssembler(keep_output=False), line)
         assembler, _ = opened
         try:
             assembler.add(event)

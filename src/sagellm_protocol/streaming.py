@@ -9,7 +9,7 @@ the chunks and its ``output_tokens`` the concatenation of the chunk_tokens.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ._aio import AnyIterable, aclose, aiterate
 from .errors import ProtocolError
@@ -24,15 +24,21 @@ class StreamAssembler:
     ``add(event)`` raises ``ProtocolError`` naming the event's index (counted from 0) and the
     rule it breaks; a rejected event changes nothing, so the caller may report it and stop.
     ``response()`` returns the Response once the End has been added.
+
+    With ``keep_output=False`` (for a checker that follows long or many streams) the output of
+    the deltas is kept as two running SHA-256 digests instead of the text and the token ids:
+    memory stays constant however long the stream, the verdicts are the same (the End is
+    compared by digest), and ``output_text`` and ``output_tokens`` are not available.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_output: bool = True) -> None:
         self._count = 0
         self._start: StreamEventStart | None = None
         self._end: StreamEventEnd | None = None
         self._engine_id: str | None = None
         self._chunks: list[str] = []
         self._tokens: list[int] = []
+        self._digest = None if keep_output else _OutputDigest()
 
     @property
     def started(self) -> bool:
@@ -57,12 +63,18 @@ class StreamAssembler:
     @property
     def output_text(self) -> str:
         """The text of the deltas added so far (the whole output once the stream ended)."""
+        self._check_kept("output_text")
         return "".join(self._chunks)
 
     @property
     def output_tokens(self) -> list[int]:
         """The token ids of the deltas added so far, in order (a copy)."""
+        self._check_kept("output_tokens")
         return list(self._tokens)
+
+    def _check_kept(self, name: str) -> None:
+        if self._digest is not None:
+            raise ValueError(f"{name} is not kept by a StreamAssembler(keep_output=False)")
 
     @property
     def prompt_tokens(self) -> int | None:
@@ -74,8 +86,11 @@ class StreamAssembler:
         index = self._count
         if isinstance(event, StreamEventDelta):
             self._engine_id = self._check_identity(event, index, "a delta")
-            self._chunks.append(event.chunk)
-            self._tokens.extend(event.chunk_tokens)
+            if self._digest is None:
+                self._chunks.append(event.chunk)
+                self._tokens.extend(event.chunk_tokens)
+            else:
+                self._digest.add(event.chunk, event.chunk_tokens)
         elif isinstance(event, StreamEventStart):
             if self._start is not None:
                 raise _violation(index, "a stream has exactly one start event", "event")
@@ -83,11 +98,18 @@ class StreamAssembler:
             self._engine_id = event.engine_id
         elif isinstance(event, StreamEventEnd):
             engine_id = self._check_identity(event, index, "the end event")
-            if event.output_text != "".join(self._chunks):
+            if self._digest is None:
+                same_text = event.output_text == "".join(self._chunks)
+                same_tokens = event.output_tokens == self._tokens
+            else:
+                same_text, same_tokens = self._digest.matches(
+                    event.output_text, event.output_tokens
+                )
+            if not same_text:
                 raise _violation(
                     index, "output_text must equal the concatenation of the chunks", "output_text"
                 )
-            if event.output_tokens != self._tokens:
+            if not same_tokens:
                 raise _violation(
                     index,
                     "output_tokens must equal the concatenation of the chunk_tokens",
@@ -131,6 +153,36 @@ class StreamAssembler:
             metrics=end.metrics,
             error=end.error,
         )
+
+
+class _OutputDigest:
+    """The output of the deltas as two running SHA-256 digests: the text's UTF-8 bytes, and
+    the token ids each written in decimal and followed by a comma (so that the digest of the
+    concatenation does not depend on how the deltas split it)."""
+
+    __slots__ = ("_text", "_tokens")
+
+    def __init__(self) -> None:
+        import hashlib  # noqa: PLC0415 - only a checker of many streams needs it
+
+        self._text = hashlib.sha256()
+        self._tokens = hashlib.sha256()
+
+    def add(self, chunk: str, tokens: Sequence[int]) -> None:
+        self._text.update(chunk.encode("utf-8", "surrogatepass"))
+        self._tokens.update(_token_bytes(tokens))
+
+    def matches(self, text: str, tokens: Sequence[int]) -> tuple[bool, bool]:
+        """Whether ``text`` and ``tokens`` are the output added so far (each by digest)."""
+        import hashlib  # noqa: PLC0415
+
+        text_digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        tokens_digest = hashlib.sha256(_token_bytes(tokens)).digest()
+        return text_digest == self._text.digest(), tokens_digest == self._tokens.digest()
+
+
+def _token_bytes(tokens: Sequence[int]) -> bytes:
+    return "".join([f"{token}," for token in tokens]).encode("ascii")
 
 
 def _violation(index: int, rule: str, param: str) -> ProtocolError:
