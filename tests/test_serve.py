@@ -377,17 +377,6 @@ def test_a_body_declared_too_large_is_refused_before_it_is_sent(port: int) -> No
     assert f"x-sagellm-protocol-version: {PROTOCOL_VERSION}".encode() in head.lower()
 
 
-def test_a_refusal_before_the_body_is_read_closes_the_connection(port: int) -> None:
-    # Kept alive, the server would read (and drop) the whole body to reuse the connection.
-    status, head, _ = raw_exchange(
-        port,
-        b"POST /v1/chat/completions HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
-        + f"Content-Length: {BODY_LIMIT + 1}\r\n\r\n".encode(),
-    )
-    assert status == 413
-    assert b"\r\nconnection: close" in head.lower()
-
-
 def test_a_body_found_too_large_while_reading_is_refused_without_reading_the_rest(
     port: int,
 ) -> None:

@@ -117,7 +117,6 @@ _M = TypeVar("_M", bound=BaseModel)
 _VERSION_HEADER = PROTOCOL_VERSION_HEADER.lower().encode("latin-1")
 _HEALTH = b'{"status":"ok"}'
 _BODY = "http.response.body"
-_BODILESS = frozenset({"GET", "HEAD"})
 _STOPPING = ProtocolError(
     Error(code=ErrorCode.UNAVAILABLE, message="the server is stopping", retryable=True)
 )
@@ -158,8 +157,6 @@ class _Exchange:
     ignored: list[str] = field(default_factory=list)
     started: bool = False
     left: bool = False
-    unread: bool = False
-    """True while a request body may be left unread: a reply then closes the connection."""
     """True once the client disconnected (its task is then cancelled: nothing is answered)."""
 
     def decode(self, message_type: type[_M]) -> _M:
@@ -179,8 +176,6 @@ class _Exchange:
             for name, value in reply.headers
         ]
         headers.append((b"content-length", str(len(reply.body)).encode("ascii")))
-        if self.unread:  # the server would read the rest of the body to reuse the connection
-            headers.append((b"connection", b"close"))
         await self.send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await self.send({"type": "http.response.body", "body": reply.body, "more_body": False})
 
@@ -304,7 +299,6 @@ class _App:
             _uncancel()
 
     async def _route(self, scope: Scope, exchange: _Exchange, path: str) -> None:
-        exchange.unread = scope["method"] not in _BODILESS
         route = self._routes.get(path)
         if route is None:
             await exchange.reply(not_found_reply(exchange.envelope))
@@ -337,7 +331,6 @@ class _App:
         if body is None:
             return  # the client went away
         exchange.body = body
-        exchange.unread = False
         await _until_disconnect(exchange, handler(exchange))
 
     async def _serves(self, exchange: _Exchange, model: str) -> bool:
