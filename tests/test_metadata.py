@@ -188,3 +188,20 @@ def test_a_metadata_error_does_not_name_the_class_of_the_value() -> None:
     converted = ProtocolError.from_validation_error(caught.value)
     assert "SecretHolder" not in str(converted)
     assert all("SecretHolder" not in error["msg"] for error in caught.value.errors())
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [{"k": [[]] * MAX_METADATA_VALUES}, {"k": nested(40)}, {"k": math.nan}],
+    ids=["too many values", "too deep", "not JSON"],
+)
+def test_refused_json_metadata_is_not_copied_into_the_error(metadata: object) -> None:
+    # pydantic-core would turn the field's JSON into Python objects a second time for the
+    # error's input (twice the memory of a huge refused value): the error holds the validated
+    # value instead, emptied.
+    text = _with_metadata(metadata).replace(b"NaN", b"1e999")  # JSON's spelling of infinity
+    with pytest.raises(ValidationError) as caught:
+        Request.model_validate_json(text)
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("metadata",)
+    assert error["input"] == {}

@@ -26,6 +26,7 @@ __all__ = [
     "model_state",
     "names_tagged_union",
     "restore_model_state",
+    "runs_check",
     "serializer_of",
     "validator_of",
     "validator_variant",
@@ -120,9 +121,9 @@ def validator_with_json_check_replaced(
 
     * ``__pydantic_core_schema__`` is the model's core schema as a plain tree of dicts and
       lists, where a field annotated with a marker that builds
-      ``json_or_python_schema(json_schema=no_info_after_validator_function(check, ...))``
-      appears as a ``json-or-python`` node whose ``json_schema`` has
-      ``{"function": {"function": check}}``;
+      ``json_or_python_schema(json_schema=...)`` whose JSON branch ends by calling ``check``
+      (an after-validator, or a chain ending in a function validator) appears as a
+      ``json-or-python`` node whose ``json_schema`` ``runs_check`` recognises;
     * pydantic-core builds a ``model`` schema naming a class whose ``__pydantic_complete__``
       is true by reusing that class's own compiled validator (and so would ignore the
       rewritten schema): the flag is cleared while the variant is built.
@@ -131,12 +132,7 @@ def validator_with_json_check_replaced(
 
     def replaced(node: dict[str, Any]) -> dict[str, Any] | None:
         nonlocal found
-        json_branch = node.get("json_schema")
-        if (
-            node.get("type") == "json-or-python"
-            and isinstance(json_branch, dict)
-            and json_branch.get("function", {}).get("function") is check
-        ):
+        if node.get("type") == "json-or-python" and runs_check(node.get("json_schema"), check):
             found = True
             return {**node, "json_schema": replacement}
         return None
@@ -145,6 +141,21 @@ def validator_with_json_check_replaced(
     if not found:
         return None
     return _built(schema, [model])
+
+
+def runs_check(schema: Any, check: Callable[..., Any]) -> bool:
+    """True if the core schema ``schema`` ends by calling ``check``: a function validator of
+    ``check`` (``{"function": {"function": check}}``), or a ``chain`` whose last step is one.
+
+    Relies on: pydantic-core's core schemas being plain dicts with these keys.
+    """
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("type") == "chain":
+        steps = schema.get("steps")
+        return isinstance(steps, list) and bool(steps) and runs_check(steps[-1], check)
+    function = schema.get("function")
+    return isinstance(function, dict) and function.get("function") is check
 
 
 def validator_variant(

@@ -38,6 +38,7 @@ from pydantic_core import PydanticSerializationError, SchemaValidator, core_sche
 
 from ._fields import ExactFloat, check_json_metadata
 from ._pydantic import (
+    runs_check,
     serializer_of,
     validator_of,
     validator_variant,
@@ -381,8 +382,7 @@ def _fast_json_branch(json_schema: Any) -> Any:
     it: metadata (``_core_checked_json_metadata``) and exact floats
     (``ExactFloat.fast_json_schema``); None elsewhere. Each accepts a subset of what the field
     accepts; what it refuses goes to the full validator."""
-    function = json_schema.get("function", {}) if isinstance(json_schema, dict) else {}
-    if isinstance(function, dict) and function.get("function") is check_json_metadata:
+    if runs_check(json_schema, check_json_metadata):
         return _core_checked_json_metadata()
     return ExactFloat.fast_json_schema(json_schema)
 
