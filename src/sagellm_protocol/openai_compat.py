@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ._aio import AnyIterable
 from ._astream import TextFrame, write_stream
@@ -300,6 +300,23 @@ class _OpenAIFrames:
             total_tokens=self._prompt_tokens + completion_tokens,
         )
 
+    def _ending(
+        self, last: BaseModel, usage_chunk: Callable[..., BaseModel], end: StreamEventEnd
+    ) -> bytes:
+        """The frame of the ``last`` chunk, then, with ``include_usage``, the usage chunk
+        (``usage_chunk(id=..., created=..., model=..., choices=[], usage=...)``)."""
+        frames = _frame(encode(last))
+        if not self._include_usage:
+            return frames
+        usage = usage_chunk(
+            id=self._id,
+            created=self._created,
+            model=self._model,
+            choices=[],
+            usage=self._usage(end),
+        )
+        return frames + _frame(encode(usage))
+
     @staticmethod
     def error(error: Error) -> bytes:
         """The OpenAI error frame for ``error``."""
@@ -358,19 +375,8 @@ class _ChatFrames(_OpenAIFrames):
         if isinstance(event, StreamEventEnd) and event.error is not None:
             return self.error(event.error)
         if isinstance(event, StreamEventEnd):
-            last = _frame(
-                encode(self._chunk(ChatCompletionStreamDelta(), _finish(event.finish_reason)))
-            )
-            if not self._include_usage:
-                return last
-            usage = ChatCompletionStreamResponse(
-                id=self._id,
-                created=self._created,
-                model=self._model,
-                choices=[],
-                usage=self._usage(event),
-            )
-            return last + _frame(encode(usage))
+            last = self._chunk(ChatCompletionStreamDelta(), _finish(event.finish_reason))
+            return self._ending(last, ChatCompletionStreamResponse, event)
         raise TypeError(f"not a stream event: {type(event).__name__}")
 
 

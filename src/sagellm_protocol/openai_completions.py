@@ -44,13 +44,12 @@ from ._fields import (
     Text,
     UnixSeconds,
 )
-from .codec import JsonInput, decode, encode
+from .codec import JsonInput, decode
 from .errors import ProtocolError
 from .openai_compat import (
     OPENAI_METADATA_KEY,
     _carried_parameters,
     _completion_id,
-    _frame,
     _new_id,
     _OpenAIFrames,
 )
@@ -328,17 +327,8 @@ class _CompletionFrames(_OpenAIFrames):
         if isinstance(event, StreamEventEnd):
             if event.error is not None:
                 return self.error(event.error)
-            last = _frame(encode(self._chunk("", _finish(event.finish_reason))))
-            if not self._include_usage:
-                return last
-            usage = CompletionResponse(
-                id=self._id,
-                created=self._created,
-                model=self._model,
-                choices=[],
-                usage=self._usage(event),
-            )
-            return last + _frame(encode(usage))
+            last = self._chunk("", _finish(event.finish_reason))
+            return self._ending(last, CompletionResponse, event)
         raise TypeError(f"not a stream event: {type(event).__name__}")
 
 
